@@ -1,0 +1,45 @@
+"""`Event`: the base of every bus payload (frozen, snake_case, unknown fields ignored)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.ids import uuid7
+
+
+class Event(BaseModel):
+    """A versioned bus payload; subclass as `class Fill(Event, version=1)`.
+
+    `schema_version` is always the first field, a constant equal to the declared version, so a consumer
+    can dispatch on it before anything else; `event_id` (UUIDv7) is the event's identity and Msg-Id.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False)
+
+    VERSION: ClassVar[int] = 0
+    NAME: ClassVar[str] = ""
+
+    schema_version: int = 0
+    event_id: UUID = Field(default_factory=uuid7, description="UUIDv7 identity; the Nats-Msg-Id.")
+
+    def __init_subclass__(cls, version: int | None = None, name: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if version is None:
+            return
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise TypeError(f"{cls.__name__}: version must be a positive int, got {version!r}")
+        cls.VERSION = version
+        cls.NAME = name or cls.__name__
+        own = dict(inspect.get_annotations(cls))
+        own.pop("schema_version", None)
+        cls.__annotations__ = {"schema_version": Literal[version], **own}
+        cls.schema_version = version
+
+    @classmethod
+    def schema_id(cls) -> str:
+        """The `name:vN` string carried in the `Gordon-Schema` header."""
+        return f"{cls.NAME}:v{cls.VERSION}"

@@ -1,0 +1,69 @@
+"""Shared payload field types and subject parameters (seed 004: ms timestamps, Binance symbols)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, WithJsonSchema
+
+from registry.tokens import Param, enum_param
+
+DecimalStr = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}),
+]
+"""A quantity or fee: NUMERIC in Postgres, a decimal string on the wire (never a float)."""
+
+TimestampMs = Annotated[int, Field(ge=0, description="UTC milliseconds since the Unix epoch")]
+Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$", description="Binance-native symbol, e.g. BTCUSDT")]
+Price = Annotated[float, Field(gt=0, description="Price in quote currency")]
+Version = Annotated[int, Field(ge=1, description="Per-aggregate version, gapless from 1")]
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class Market(StrEnum):
+    SPOT = "spot"
+    PERP = "perp"
+
+
+class Timeframe(StrEnum):
+    M1 = "1m"
+    M5 = "5m"
+    M15 = "15m"
+    H1 = "1h"
+    H4 = "4h"
+    D1 = "1d"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+def bot_token(bot_id: UUID) -> str:
+    """The subject token of a bot: its UUID with hyphens replaced by underscores (seed 000)."""
+    return str(bot_id).replace("-", "_")
+
+
+MARKET = enum_param("market", tuple(m.value for m in Market), "Binance market: spot or perp")
+SYMBOL_LC = Param("symbol_lc", r"[a-z0-9]{2,20}", "Lowercase Binance symbol, e.g. btcusdt", ("btcusdt",))
+TF = enum_param("tf", tuple(t.value for t in Timeframe), "Kline time frame; 1m is canonical")
+BOT_ID = Param(
+    "bot_id",
+    r"[0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12}",
+    "Bot UUIDv7 with hyphens replaced by underscores",
+    ("01935f0e_8c2a_7b3d_9f10_2b6c1d4e5f60",),
+)
+BOT_UUID = Param(
+    "bot_id",
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    "Bot UUIDv7 as written (hyphens), used in durable names",
+    ("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60",),
+)

@@ -1,0 +1,63 @@
+"""Market data: klines published by the data service."""
+
+from __future__ import annotations
+
+from registry.event import Event
+from registry.subject import ConsumerSpec, Service, StartAt, Subject, Tier
+from schemas.common import (
+    BOT_UUID,
+    MARKET,
+    SYMBOL_LC,
+    TF,
+    DecimalStr,
+    Market,
+    Price,
+    Symbol,
+    Timeframe,
+    TimestampMs,
+)
+
+
+class Kline(Event, version=1):
+    """One candle of one symbol and time frame; `closed` is false while the candle is still forming."""
+
+    symbol: Symbol
+    market: Market
+    tf: Timeframe
+    open_time_ms: TimestampMs
+    close_time_ms: TimestampMs
+    open: Price
+    high: Price
+    low: Price
+    close: Price
+    volume: DecimalStr
+    quote_volume: DecimalStr
+    trades: int
+    closed: bool = True
+
+
+KLINES = Subject(
+    "market.klines.binance.{market}.{symbol_lc}.{tf}",
+    Kline,
+    producer=Service.DATA,
+    params=(MARKET, SYMBOL_LC, TF),
+    consumers=(
+        ConsumerSpec(
+            Service.BOT,
+            "bot-{bot_id}-{market}-{symbol_lc}-{tf}-klines",
+            binds=("market", "symbol_lc", "tf"),
+            instance=(BOT_UUID,),
+            start_at=StartAt.NEW,
+            description="One durable per bot and series; a new bot starts at new klines and "
+            "warms up from v_klines_reader.",
+        ),
+        ConsumerSpec(
+            Service.RISK,
+            "risk-klines",
+            start_at=StartAt.NEW,
+            description="Data connectivity and staleness breakers.",
+        ),
+    ),
+    tier=Tier.BEST_EFFORT,
+    summary="Klines from Binance (1m canonical; 5m, 15m, 1h aggregated by the data service).",
+)

@@ -1,0 +1,95 @@
+"""Trading: the order lifecycle and fills, published by the executor."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from registry.event import Event
+from registry.subject import ConsumerSpec, Service, Subject, Tier
+from schemas.common import (
+    BOT_ID,
+    DecimalStr,
+    Market,
+    OrderType,
+    Price,
+    Side,
+    Symbol,
+    TimestampMs,
+    Version,
+)
+
+
+class OrderEventKind(StrEnum):
+    SUBMITTED = "submitted"
+    ACKED = "acked"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+
+
+class Liquidity(StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class OrderEvent(Event, version=1):
+    """One transition of one order; `version` is gapless per `order_id`."""
+
+    order_id: UUID
+    version: Version
+    kind: OrderEventKind
+    bot_id: UUID
+    intent_id: UUID
+    symbol: Symbol
+    market: Market
+    side: Side
+    order_type: OrderType
+    qty: DecimalStr
+    limit_price: Price | None = None
+    filled_qty: DecimalStr
+    reason: str = ""
+    ts_ms: TimestampMs
+
+
+class Fill(Event, version=1):
+    """An execution; `version` is gapless per bot and symbol."""
+
+    fill_id: UUID
+    bot_id: UUID
+    order_id: UUID
+    version: Version
+    symbol: Symbol
+    market: Market
+    side: Side
+    qty: DecimalStr
+    price: Price
+    fee: DecimalStr
+    fee_asset: str
+    liquidity: Liquidity
+    ts_ms: TimestampMs
+
+
+ORDERS = Subject(
+    "trading.orders.{bot_id}",
+    OrderEvent,
+    producer=Service.EXECUTOR,
+    params=(BOT_ID,),
+    consumers=(ConsumerSpec(Service.MANAGER, "manager-orders"),),
+    tier=Tier.AT_LEAST_ONCE,
+    summary="Order lifecycle: submitted, acked, rejected, cancelled, partially filled, filled.",
+)
+
+FILLS = Subject(
+    "trading.fills.{bot_id}",
+    Fill,
+    producer=Service.EXECUTOR,
+    params=(BOT_ID,),
+    consumers=(
+        ConsumerSpec(Service.MANAGER, "manager-fills"),
+        ConsumerSpec(Service.RISK, "risk-fills", description="Drawdown breaker."),
+    ),
+    tier=Tier.AT_LEAST_ONCE,
+    summary="Fills per bot (bot_id with underscores).",
+)
