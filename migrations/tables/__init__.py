@@ -1,0 +1,12 @@
+"""SQLAlchemy metadata of every table the revisions create, one module per schema.
+
+The revisions spell out their DDL (a revision is frozen history); a test compares the migrated
+database with this metadata, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from migrations.tables import bus, market_data
+from migrations.tables.base import SCHEMAS, metadata
+
+__all__ = ["SCHEMAS", "bus", "market_data", "metadata"]
