@@ -1,0 +1,114 @@
+"""Process settings read once from the environment (GORDON_*), validated up front.
+
+A bad value fails early with one line naming the variable, instead of deep inside a server start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
+
+from gordon.errors import GordonError
+
+NATS_URL = "GORDON_NATS_URL"
+DATABASE_URL = "GORDON_DATABASE_URL"
+DATA_DIR = "GORDON_DATA_DIR"
+
+NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+DATABASE_SCHEMES = ("postgresql", "postgres")
+
+
+class SettingsError(GordonError, ValueError):
+    """A GORDON_* variable holds an unusable value; str() is one line naming the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the servers are (None = start an embedded one) and where local data lives."""
+
+    nats_url: str | None
+    database_url: str | None
+    data_dir: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and check GORDON_NATS_URL, GORDON_DATABASE_URL and GORDON_DATA_DIR.
+
+        An empty variable counts as unset. GORDON_DATA_DIR defaults to `.data` in the
+        current directory and is made absolute, so later `chdir`s do not move it.
+        """
+        env = os.environ if env is None else env
+        return cls(
+            nats_url=_nats_url(_get(env, NATS_URL)),
+            database_url=_database_url(_get(env, DATABASE_URL)),
+            data_dir=_data_dir(_get(env, DATA_DIR)),
+        )
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _split(name: str, value: str, shown: str) -> SplitResult:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error} in {shown!r}") from None
+    return parts
+
+
+def _nats_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    shown = value
+    # nats-py accepts a comma-separated list of servers; check each one.
+    for server in value.split(","):
+        parts = _split(NATS_URL, server.strip(), shown)
+        if parts.scheme not in NATS_SCHEMES or not parts.hostname:
+            raise SettingsError(
+                f"{NATS_URL}: expected a URL like nats://127.0.0.1:4222 "
+                f"(schemes {', '.join(NATS_SCHEMES)}), got {shown!r}"
+            )
+    return value
+
+
+def _database_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    shown = redact_password(value)
+    parts = _split(DATABASE_URL, value, shown)
+    if parts.scheme not in DATABASE_SCHEMES:
+        raise SettingsError(
+            f"{DATABASE_URL}: expected a URL like postgresql://user@127.0.0.1:5432/db, got {shown!r}"
+        )
+    if not parts.hostname and "host=" not in parts.query:
+        raise SettingsError(f"{DATABASE_URL}: no host in {shown!r}")
+    if not parts.username:
+        raise SettingsError(f"{DATABASE_URL}: no user in {shown!r}")
+    return value
+
+
+def _data_dir(value: str | None) -> Path:
+    path = Path(value if value is not None else ".data").expanduser().absolute()
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"{DATA_DIR}: {str(path)!r} exists and is not a directory")
+    return path
+
+
+def redact_password(url: str) -> str:
+    """`url` with its password (if any) replaced by ***, for logs and error messages."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
