@@ -1,0 +1,98 @@
+"""`gordon up`: servers (embedded where no URL is set), migrations, then a small supervisor
+that runs the services until SIGINT/SIGTERM and shuts everything down cleanly.
+
+Services are async callables taking the endpoints; later issues add theirs to SERVICES.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TextIO
+
+from gordon.errors import GordonError
+from gordon.runtime.servers import Endpoints, running_servers
+from gordon.runtime.upgrade import find_upgrade
+from gordon.settings import Settings, redact_password
+
+Service = Callable[[Endpoints], Awaitable[None]]
+
+SERVICES: tuple[Service, ...] = ()
+
+
+class ServiceError(GordonError):
+    """A supervised service failed, or ended while no stop was asked for."""
+
+
+def up(
+    settings: Settings,
+    services: Sequence[Service] = SERVICES,
+    *,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    """Run until stopped; 0 after a clean stop, 130 when interrupted before ready."""
+    # Until the supervisor takes over, SIGTERM unwinds like Ctrl-C so servers stop in order.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    ready = False
+    try:
+        with running_servers(settings) as endpoints:
+            _migrate(endpoints.database_url, err)
+            database = redact_password(endpoints.database_url)
+            print(f"gordon up: ready nats={endpoints.nats_url} database={database}", file=out)
+            out.flush()
+            ready = True
+            asyncio.run(supervise(endpoints, services))
+            print("gordon up: stopping", file=err)
+    except KeyboardInterrupt:
+        if not ready:
+            print("gordon up: interrupted before ready", file=err)
+            return 130
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    print("gordon up: stopped", file=err)
+    return 0
+
+
+def _migrate(database_url: str, err: TextIO) -> None:
+    upgrade = find_upgrade()
+    if upgrade is None:
+        print("gordon up: gordon.migrate.upgrade not found, schema left as is", file=err)
+        return
+    upgrade(database_url)
+    print("gordon up: database migrated to head", file=err)
+
+
+async def supervise(endpoints: Endpoints, services: Sequence[Service]) -> None:
+    """Run `services` concurrently until SIGINT or SIGTERM, then cancel them and wait.
+
+    Raises ServiceError when a service fails or returns before a stop was asked for.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        tasks = [asyncio.create_task(_run(service, endpoints)) for service in services]
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopping, *tasks):
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    for service, outcome in zip(services, outcomes, strict=True):
+        name = getattr(service, "__qualname__", repr(service))
+        if isinstance(outcome, asyncio.CancelledError):
+            continue
+        if isinstance(outcome, BaseException):
+            raise ServiceError(f"service {name} failed: {outcome!r}") from outcome
+        if not stop.is_set():
+            raise ServiceError(f"service {name} ended before a stop was asked for")
+
+
+async def _run(service: Service, endpoints: Endpoints) -> None:
+    await service(endpoints)
