@@ -126,8 +126,8 @@ class EmbeddedPostgres:
             raise ServerStartError(NAME, f"initdb took over {self.timeout:g} s", self.log) from None
         if code != 0:
             text = written_since(self.log, offset)
-            cause = failure_line(text) or f"initdb exited with code {code}"
-            raise ServerStartError(NAME, cause, self.log)
+            cause = failure_line(text) or f"exit code {code}"
+            raise ServerStartError(NAME, f"initdb failed: {cause}", self.log)
 
     def _argv(self, port: int) -> list[str]:
         settings = {

@@ -1,0 +1,160 @@
+"""`gordon up` as a user runs it: ready line, clean exit on SIGINT, no orphans after SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+
+from gordon.runtime.proctree import Proc, alive, descendants
+from gordon.runtime.servers import Endpoints
+from gordon.up import ServiceError, supervise
+
+GORDON = Path(sys.executable).parent / "gordon"
+READY_TIMEOUT = 90.0
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One GORDON_DATA_DIR for the module: the second run reuses what the first created."""
+    return tmp_path_factory.mktemp("gordon-data")
+
+
+class Up:
+    """A running `gordon up` subprocess and what it reported."""
+
+    def __init__(self, data_dir: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
+        env["GORDON_DATA_DIR"] = str(data_dir)
+        self.stderr_path = data_dir / f"up-{time.monotonic_ns()}.err"
+        with self.stderr_path.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [str(GORDON), "up"], env=env, stdout=subprocess.PIPE, stderr=stderr
+            )
+        self.endpoints = self._wait_for_ready()
+
+    def _wait_for_ready(self) -> Endpoints:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.process.stdout], [], [], 0.5)
+            if readable:
+                line = self.process.stdout.readline().decode()
+                if line.startswith("gordon up: ready "):
+                    fields = dict(part.split("=", 1) for part in line.split()[3:])
+                    return Endpoints(nats_url=fields["nats"], database_url=fields["database"])
+                assert line, f"gordon up ended before ready: {self.stderr()}"
+        raise AssertionError(f"gordon up not ready in {READY_TIMEOUT} s: {self.stderr()}")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def tree(self) -> set[Proc]:
+        """The servers and their processes, below the `gordon up` process."""
+        return descendants(self.process.pid)
+
+    def end(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def gordon_up(data_dir: Path) -> Iterator[Up]:
+    up = Up(data_dir)
+    try:
+        yield up
+    finally:
+        up.end()
+
+
+def wait_until_gone(procs: set[Proc], timeout: float) -> list[Proc]:
+    """Wait for every process in `procs` to exit; returns those still alive at the timeout."""
+    deadline = time.monotonic() + timeout
+    while (left := [proc for proc in procs if alive(proc)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up) -> None:
+    tree = gordon_up.tree()
+    assert len(tree) >= 2, "nats-server and the postmaster with its processes"
+    client = await nats.connect(gordon_up.endpoints.nats_url)
+    await client.close()
+    connection = await asyncpg.connect(gordon_up.endpoints.database_url)
+    assert await connection.fetchval("SELECT 1") == 1
+    await connection.close()
+    assert "database migrated to head" in gordon_up.stderr()
+
+    gordon_up.process.send_signal(signal.SIGINT)
+    assert gordon_up.process.wait(timeout=60) == 0, gordon_up.stderr()
+    assert wait_until_gone(tree, timeout=5) == []
+    assert "gordon up: stopped" in gordon_up.stderr()
+
+
+async def test_sigkill_leaves_no_orphan_and_the_next_run_has_the_data(gordon_up: Up, data_dir: Path) -> None:
+    connection = await asyncpg.connect(gordon_up.endpoints.database_url)
+    await connection.execute("CREATE TABLE IF NOT EXISTS kept_across_runs (mark text)")
+    await connection.execute("INSERT INTO kept_across_runs VALUES ($1)", str(data_dir))
+    await connection.close()
+    tree = gordon_up.tree()
+
+    gordon_up.process.kill()
+    gordon_up.process.wait(timeout=10)
+    assert wait_until_gone(tree, timeout=60) == [], "PDEATHSIG ends the servers"
+
+    again = Up(data_dir)
+    try:
+        connection = await asyncpg.connect(again.endpoints.database_url)
+        marks = await connection.fetchval(
+            "SELECT count(*) FROM kept_across_runs WHERE mark = $1", str(data_dir)
+        )
+        await connection.close()
+        assert marks == 1
+        again.process.send_signal(signal.SIGINT)
+        assert again.process.wait(timeout=60) == 0, again.stderr()
+    finally:
+        again.end()
+
+
+async def test_supervisor_stops_services_on_sigterm() -> None:
+    endpoints = Endpoints(nats_url="nats://unused", database_url="postgresql://unused@x/y")
+    cancelled = asyncio.Event()
+
+    async def forever(_: Endpoints) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def stop_soon() -> None:
+        await asyncio.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    stopper = asyncio.create_task(stop_soon())
+    await asyncio.wait_for(supervise(endpoints, [forever]), timeout=10)
+    await stopper
+    assert cancelled.is_set()
+
+
+async def test_supervisor_fails_when_a_service_fails() -> None:
+    endpoints = Endpoints(nats_url="nats://unused", database_url="postgresql://unused@x/y")
+
+    async def broken(_: Endpoints) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(ServiceError, match=r"broken failed: RuntimeError\('boom'\)"):
+        await asyncio.wait_for(supervise(endpoints, [broken]), timeout=10)

@@ -1,0 +1,105 @@
+"""Settings come from GORDON_* variables; a bad value is one line that names the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gordon.cli import main
+from gordon.settings import Settings, SettingsError, redact_password
+
+
+def test_defaults_when_nothing_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    assert settings == Settings(nats_url=None, database_url=None, data_dir=tmp_path / ".data")
+
+
+def test_values_are_read_and_data_dir_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env(
+        {
+            "GORDON_NATS_URL": "nats://127.0.0.1:4333,nats://127.0.0.1:4334",
+            "GORDON_DATABASE_URL": "postgresql://gordon:secret@db.local:5433/gordon",
+            "GORDON_DATA_DIR": "state",
+        }
+    )
+    assert settings.nats_url == "nats://127.0.0.1:4333,nats://127.0.0.1:4334"
+    assert settings.database_url == "postgresql://gordon:secret@db.local:5433/gordon"
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.data_dir.is_absolute()
+
+
+def test_empty_values_count_as_unset() -> None:
+    settings = Settings.from_env({"GORDON_NATS_URL": "", "GORDON_DATABASE_URL": "  "})
+    assert settings.nats_url is None
+    assert settings.database_url is None
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        settings.nats_url = "nats://elsewhere:4222"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("GORDON_NATS_URL", "http://127.0.0.1:4222", "nats://"),
+        ("GORDON_NATS_URL", "127.0.0.1:4222", "nats://"),
+        ("GORDON_NATS_URL", "nats://127.0.0.1:notaport", "Port"),
+        ("GORDON_NATS_URL", "nats://ok:4222,http://bad:1", "nats://"),
+        ("GORDON_DATABASE_URL", "mysql://root@127.0.0.1/db", "postgresql://"),
+        ("GORDON_DATABASE_URL", "postgresql://127.0.0.1:5432/db", "no user"),
+        ("GORDON_DATABASE_URL", "postgresql://u@/db", "no host"),
+        ("GORDON_DATABASE_URL", "postgresql://u@h:99999999/db", "out of range"),
+    ],
+)
+def test_bad_values_fail_in_one_line_naming_the_variable(variable: str, value: str, says: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({variable: value})
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"{variable}: ")
+    assert says in message
+
+
+def test_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("not a directory")
+    with pytest.raises(SettingsError, match=r"^GORDON_DATA_DIR: .* is not a directory$"):
+        Settings.from_env({"GORDON_DATA_DIR": str(a_file)})
+
+
+def test_errors_never_show_the_database_password() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"GORDON_DATABASE_URL": "mysql://root:hunter2@127.0.0.1/db"})
+    assert "hunter2" not in str(raised.value)
+    assert "root:***@127.0.0.1" in str(raised.value)
+
+
+def test_redact_password_leaves_urls_without_one_alone() -> None:
+    assert redact_password("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert redact_password("postgresql://u:p@h:1/db?x=1") == "postgresql://u:***@h:1/db?x=1"
+
+
+def test_cli_reports_a_bad_setting_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GORDON_NATS_URL", "http://127.0.0.1:4222")
+    assert main(["up"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("gordon up: GORDON_NATS_URL: ")
+
+
+def test_cli_reports_a_bad_argument_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["no-such-command"])
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert "no-such-command" in lines[0]
