@@ -1,0 +1,1 @@
+"""Benchmarks: each prints ratios against a raw limit measured in the same run (`python -m bench.<name>`)."""

@@ -1,0 +1,48 @@
+"""Dead letters: what a consumer could not handle goes to the `gordon-dlq` stream with its reason."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+
+from registry import headers as h
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message a consumer gave up on: where it came from, its bytes and headers, and why."""
+
+    subject: str
+    data: bytes
+    headers: Mapping[str, str]
+    stream: str
+    sequence: int
+    consumer: str
+    deliveries: int
+    reason: str
+
+
+def dead_letter_subject(consumer: str) -> str:
+    """The DLQ subject of a durable consumer (`dlq.<durable>`)."""
+    return f"dlq.{consumer}"
+
+
+async def send_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
+    """Store `letter` in the dead-letter stream; idempotent per (message, consumer) via its Msg-Id."""
+    original_id = letter.headers.get(h.MSG_ID) or f"{letter.stream}:{letter.sequence}"
+    reason = " ".join(letter.reason.split())[:1000]
+    headers = {
+        **{k: v for k, v in letter.headers.items() if k != h.MSG_ID},
+        h.MSG_ID: f"{original_id}:{letter.consumer}",
+        h.DLQ_SUBJECT: letter.subject,
+        h.DLQ_STREAM: letter.stream,
+        h.DLQ_SEQUENCE: str(letter.sequence),
+        h.DLQ_CONSUMER: letter.consumer,
+        h.DLQ_DELIVERIES: str(letter.deliveries),
+        h.DLQ_REASON: reason,
+        h.DLQ_AT_MS: str(time.time_ns() // 1_000_000),
+    }
+    await js.publish(dead_letter_subject(letter.consumer), letter.data, headers=headers)

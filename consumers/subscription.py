@@ -1,0 +1,133 @@
+"""FastStream subscribers built from a registry declaration: durable, manual ack, decode, dead letters."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from consumers.dead_letters import DeadLetter, send_dead_letter
+from registry.codec import DecodeError
+from registry.event import Event
+from registry.registry import Registry
+from registry.subject import ConsumerSpec, Service, StartAt, Subject
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[E], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+_DELIVER = {
+    StartAt.NEW: DeliverPolicy.NEW,
+    StartAt.ALL: DeliverPolicy.ALL,
+    StartAt.LAST_PER_SUBJECT: DeliverPolicy.LAST_PER_SUBJECT,
+}
+
+
+def durable_name(subject: Subject[Any], spec: ConsumerSpec, values: dict[str, str]) -> str:
+    """The durable name of `spec` for these instance and bound-parameter values (each one checked)."""
+    for name in spec.binds:
+        subject.param(name).check(values[name])
+    for param in spec.instance:
+        param.check(values[param.name])
+    return spec.durable_template.render(values)
+
+
+def consumer_config(subject: Subject[Any], spec: ConsumerSpec, values: dict[str, str]) -> ConsumerConfig:
+    """The JetStream consumer config of a declared durable: explicit ack, bounded redelivery."""
+    bound = {name: values[name] for name in spec.binds}
+    backoff = list(spec.backoff_s[: max(spec.max_deliver - 1, 0)]) or None
+    return ConsumerConfig(
+        durable_name=durable_name(subject, spec, values),
+        filter_subject=subject.template.wildcard(bound),
+        deliver_policy=_DELIVER[spec.start_at],
+        ack_policy=JsAckPolicy.EXPLICIT,
+        max_deliver=spec.max_deliver,
+        ack_wait=spec.ack_wait_s,
+        backoff=backoff,
+        max_ack_pending=spec.max_ack_pending,
+    )
+
+
+def subscriber(
+    broker: NatsBroker,
+    registry: Registry,
+    subject: Subject[E],
+    service: Service,
+    **values: str,
+) -> Callable[[Handler[E]], Handler[E]]:
+    """A decorator registering `handler` as `service`'s durable consumer of `subject`.
+
+    The handler gets the newest payload type (older versions upcast). It is acked after it returns
+    (so after its transaction commits); an exception NAKs with the declared backoff; at `max_deliver`
+    the message goes to the dead-letter stream and is terminated. Undecodable bytes are dead-lettered
+    at once: redelivering them cannot help.
+    """
+    spec = subject.consumer(service)
+    config = consumer_config(subject, spec, values)
+    codec = registry.codec(subject)
+    durable = config.durable_name or ""
+    backoff = list(spec.backoff_s) or [1.0]
+    with warnings.catch_warnings():
+        # One push durable per logical consumer is the point: it keeps the stream's order.
+        warnings.filterwarnings("ignore", "The JetStream Push consumer", RuntimeWarning)
+        sub = broker.subscriber(
+            config.filter_subject or "",
+            stream=JStream(registry.bus.name, declare=False),
+            durable=durable,
+            config=config,
+            deliver_policy=config.deliver_policy,
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{durable}:{subject.template_text}",
+        )
+
+    def decorate(handler: Handler[E]) -> Handler[E]:
+        async def run(msg: NatsMessage) -> None:
+            raw = msg.raw_message
+            meta = raw.metadata
+            deliveries = meta.num_delivered
+            letter_headers = dict(raw.headers or {})
+
+            async def give_up(reason: str) -> None:
+                letter = DeadLetter(
+                    subject=raw.subject,
+                    data=raw.data,
+                    headers=letter_headers,
+                    stream=meta.stream,
+                    sequence=meta.sequence.stream,
+                    consumer=durable,
+                    deliveries=deliveries,
+                    reason=reason,
+                )
+                await send_dead_letter(broker.connection.jetstream(), letter)
+                await msg.reject()
+
+            try:
+                event = codec.decode(raw.data)
+            except DecodeError as exc:
+                await give_up(f"decode: {exc.reason}")
+                return
+            try:
+                await handler(event)
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                if deliveries >= spec.max_deliver:
+                    await give_up(f"handler failed {deliveries} times: {reason}")
+                    return
+                delay = backoff[min(deliveries - 1, len(backoff) - 1)]
+                seq = meta.sequence.stream
+                log.warning("%s seq %s failed (%s); redelivery in %ss", durable, seq, reason, delay)
+                await msg.nack(delay=delay)
+                return
+            await msg.ack()
+
+        sub(run)
+        return handler
+
+    return decorate

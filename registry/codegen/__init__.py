@@ -1,0 +1,1 @@
+"""Python code generated from the registry: typed channels for producers, typed subscribers for consumers."""
