@@ -1,0 +1,187 @@
+"""Before/after model pairs through `diff_revision`: the exact set of rule ids, and a few paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from pydantic import BaseModel
+
+from registry.compat import RULES, Severity, diff_revision
+
+from . import pairs as p
+
+SUBJECT = "trading.fills.{bot_id}"
+
+
+@dataclass(frozen=True)
+class Case:
+    old: type[BaseModel]
+    new: type[BaseModel]
+    rules: frozenset[str]
+    paths: dict[str, str] = field(default_factory=dict)  # rule id -> expected path
+    open_enums: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.old.__name__.removesuffix("Old")
+
+
+def case(
+    old: type[BaseModel],
+    new: type[BaseModel],
+    *rules: str,
+    open_enums: bool = False,
+    **paths: str,
+) -> Case:
+    return Case(old, new, frozenset(rules), paths, open_enums)
+
+
+CASES = [
+    # the set and order of fields
+    case(p.RemovedOld, p.RemovedNew, "C201", C201="$.b"),
+    case(p.RemovedOptionalOld, p.RemovedOptionalNew, "C201", C201="$.note"),
+    case(p.RenamedOld, p.RenamedNew, "C202", C202="$.qty"),
+    case(p.ReplacedOld, p.ReplacedNew, "C201", "C203", C201="$.b", C203="$.c"),
+    case(p.AddedRequiredOld, p.AddedRequiredNew, "C203", C203="$.b"),
+    case(p.AddedOptionalOld, p.AddedOptionalNew),
+    case(p.InsertedOld, p.InsertedNew, "C204", C204="$.x"),
+    case(p.InsertedRequiredOld, p.InsertedRequiredNew, "C203", "C204", C204="$.x"),
+    case(p.ReorderedOld, p.ReorderedNew, "C205", C205="$"),
+    case(p.RenamedAndAppendedOld, p.RenamedAndAppendedNew, "C202", C202="$.b"),
+    # nested models and arrays of models
+    case(p.NestedRemovedOld, p.NestedRemovedNew, "C201", C201="$.leg.price"),
+    case(p.ItemRemovedOld, p.ItemRemovedNew, "C201", C201="$.legs[].price"),
+    case(p.NestedAddedOld, p.NestedAddedNew),
+    case(p.NestedRetypedOld, p.NestedRetypedNew, "C301", C301="$.leg.price"),
+    case(p.NestedDocOld, p.NestedDocNew, "C401", C401="$.leg"),
+    case(p.RecursiveSameOld, p.RecursiveSameNew),
+    case(p.RecursiveOld, p.RecursiveNew, "C301", C301="$.root.value"),
+    case(p.ModelToStrOld, p.ModelToStrNew, "C301", "C402"),
+    # types
+    case(p.IntToStrOld, p.IntToStrNew, "C301", C301="$.qty"),
+    case(p.IntToFloatOld, p.IntToFloatNew, "C302"),
+    case(p.FloatToIntOld, p.FloatToIntNew, "C303"),
+    case(p.DecimalToFloatOld, p.DecimalToFloatNew, "C303"),
+    case(p.FloatToDecimalOld, p.FloatToDecimalNew, "C302"),
+    case(p.StrToUuidOld, p.StrToUuidNew, "C304"),
+    case(p.UuidToStrOld, p.UuidToStrNew, "C304"),
+    case(p.DatetimeToDateOld, p.DatetimeToDateNew, "C304"),
+    case(p.ListItemOld, p.ListItemNew, "C301", C301="$.xs[]"),
+    case(p.ListToTupleOld, p.ListToTupleNew, "C301"),
+    case(p.MapValueOld, p.MapValueNew, "C301", C301="$.m.*"),
+    case(p.UnionNarrowedOld, p.UnionNarrowedNew, "C303"),
+    case(p.UnionWidenedOld, p.UnionWidenedNew, "C302"),
+    case(p.ConstChangedOld, p.ConstChangedNew, "C305", "C403"),
+    case(p.EnumToStrOld, p.EnumToStrNew, "C302"),
+    case(p.StrToEnumOld, p.StrToEnumNew, "C303"),
+    case(p.AnyToIntOld, p.AnyToIntNew, "C303"),
+    # required and null
+    case(p.MadeRequiredOld, p.MadeRequiredNew, "C311", C311="$.x"),
+    case(p.MadeOptionalOld, p.MadeOptionalNew, "C312", C312="$.x"),
+    case(p.NullAddedOld, p.NullAddedNew, "C314"),
+    case(p.NullRemovedOld, p.NullRemovedNew, "C313", "C403"),
+    case(p.OptionalModelRequiredOld, p.OptionalModelRequiredNew, "C311", "C313"),
+    # enums
+    case(p.EnumValueRemovedOld, p.EnumValueRemovedNew, "C321", C321="$.side"),
+    case(p.EnumValueAddedOld, p.EnumValueAddedNew, "C322"),
+    case(p.EnumValueAddedOld, p.EnumValueAddedNew, "C322", open_enums=True),
+    case(p.EnumSwappedOld, p.EnumSwappedNew, "C321", "C322"),
+    case(p.LiteralAddedOld, p.LiteralAddedNew, "C322"),
+    case(p.EnumListOld, p.EnumListNew, "C322", C322="$.sides[]"),
+    case(p.OptionalEnumOld, p.OptionalEnumNew, "C321"),
+    # constraints
+    case(p.GeToGtOld, p.GeToGtNew, "C331"),
+    case(p.GtToGeOld, p.GtToGeNew, "C332"),
+    case(p.MaxLengthDownOld, p.MaxLengthDownNew, "C331"),
+    case(p.MaxLengthUpOld, p.MaxLengthUpNew, "C332"),
+    case(p.MinLengthAddedOld, p.MinLengthAddedNew, "C331"),
+    case(p.PatternChangedOld, p.PatternChangedNew, "C331"),
+    case(p.PatternRemovedOld, p.PatternRemovedNew, "C332"),
+    case(p.MaxItemsAddedOld, p.MaxItemsAddedNew, "C331", C331="$.xs"),
+    case(p.MultipleLoosenedOld, p.MultipleLoosenedNew, "C332"),
+    case(p.MultipleTightenedOld, p.MultipleTightenedNew, "C331"),
+    case(p.DecimalBoundOld, p.DecimalBoundNew, "C331", C331="$.qty"),
+    case(p.UpperBoundOld, p.UpperBoundNew, "C331"),
+    case(p.SetToListOld, p.SetToListNew, "C332"),
+    case(p.NestedForbidOld, p.NestedForbidNew, "C331", C331="$.part"),
+    # documentation
+    case(p.DescriptionOld, p.DescriptionNew, "C401", C401="$.ts_ms"),
+    case(p.TitleOld, p.TitleNew, "C402"),
+    case(p.DefaultOld, p.DefaultNew, "C403"),
+    case(p.ExamplesOld, p.ExamplesNew, "C404"),
+    case(p.DeprecatedOld, p.DeprecatedNew, "C405"),
+    case(p.DescribedBoundOld, p.DescribedBoundNew, "C401"),
+    # unions of models
+    case(p.MemberAddedOld, p.MemberAddedNew, "C302", "C402"),
+    case(p.MemberRemovedOld, p.MemberRemovedNew, "C303", "C402"),
+    case(p.MemberChangedOld, p.MemberChangedNew, "C301", C301="$.account.amount"),
+    # schema_version
+    case(p.VersionRemovedOld, p.VersionRemovedNew, "C104", C104="$.schema_version"),
+    case(p.VersionRetypedOld, p.VersionRetypedNew, "C105", C105="$.schema_version"),
+]
+
+
+def _id(c: Case) -> str:
+    return c.name + ("-open" if c.open_enums else "")
+
+
+@pytest.mark.parametrize("c", CASES, ids=_id)
+def test_case_reports_exactly_its_rules(c: Case) -> None:
+    old = c.old.model_json_schema(mode="validation")
+    new = c.new.model_json_schema(mode="validation")
+    findings = diff_revision(old, new, subject=SUBJECT, version=1, open_enums=c.open_enums)
+    assert {f.rule for f in findings} == c.rules, [str(f) for f in findings]
+    for rule, path in c.paths.items():
+        assert path in {f.path for f in findings if f.rule == rule}, [str(f) for f in findings]
+    assert all(f.subject == SUBJECT and f.version == 1 for f in findings)
+
+
+@pytest.mark.parametrize("c", CASES, ids=_id)
+def test_each_model_compared_with_itself_reports_nothing(c: Case) -> None:
+    for model in (c.old, c.new):
+        schema = model.model_json_schema(mode="validation")
+        assert diff_revision(schema, schema, subject=SUBJECT, version=1) == []
+
+
+def test_every_rule_of_a_diff_is_exercised_by_a_case() -> None:
+    exercised = set().union(*(c.rules for c in CASES))
+    single_schema = {"C101", "C102", "C103"}  # check_schema, covered in test_check_schema.py
+    assert exercised | single_schema == set(RULES)
+
+
+def test_added_enum_value_breaks_unless_consumers_accept_unknown_values() -> None:
+    old = p.EnumValueAddedOld.model_json_schema(mode="validation")
+    new = p.EnumValueAddedNew.model_json_schema(mode="validation")
+    (closed,) = diff_revision(old, new, subject=SUBJECT, version=1)
+    (opened,) = diff_revision(old, new, subject=SUBJECT, version=1, open_enums=True)
+    assert (closed.severity, opened.severity) == (Severity.ERROR, Severity.WARNING)
+    assert (closed.path, closed.old, closed.new) == ("$.side", None, "close")
+
+
+def test_loosening_and_documentation_only_warn() -> None:
+    warn_only = [c for c in CASES if c.rules and c.rules <= {"C205", "C332", "C401", "C402", "C403"}]
+    assert len(warn_only) >= 8
+    for c in warn_only:
+        old = c.old.model_json_schema(mode="validation")
+        new = c.new.model_json_schema(mode="validation")
+        findings = diff_revision(old, new, subject=SUBJECT, version=1)
+        assert {f.severity for f in findings} == {Severity.WARNING}, c.name
+
+
+def test_rename_names_both_fields() -> None:
+    old = p.RenamedOld.model_json_schema(mode="validation")
+    new = p.RenamedNew.model_json_schema(mode="validation")
+    (finding,) = diff_revision(old, new, subject=SUBJECT, version=1)
+    assert (finding.rule, finding.old, finding.new) == ("C202", "qty", "quantity")
+    assert str(finding) == (
+        "C202 error trading.fills.{bot_id} v1 $.qty: field 'qty' renamed to 'quantity'"
+        ' (old="qty", new="quantity")'
+    )
+
+
+def test_tightened_bound_shows_both_keywords() -> None:
+    old = p.GeToGtOld.model_json_schema(mode="validation")
+    new = p.GeToGtNew.model_json_schema(mode="validation")
+    (finding,) = diff_revision(old, new, subject=SUBJECT, version=1)
+    assert (finding.old, finding.new) == ({"minimum": 0}, {"exclusiveMinimum": 0})
