@@ -30,6 +30,7 @@ typecheck: $(VENV)/.synced
 	$(VENV)/bin/mypy gordon registry schemas producers consumers projections migrations
 
 check-generated: $(VENV)/.synced
+	$(VENV)/bin/gordon asyncapi --check
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
