@@ -6,6 +6,7 @@ any working directory. Alembic runs on psycopg 3 (sync); services keep asyncpg.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,10 @@ MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 SYNC_DRIVER = "postgresql+psycopg"
 ACCEPTED_SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT_S = 10
+
+# Alembic keeps the running environment in module globals: one run per process at a time.
+# Runs in different processes are serialised per database by an advisory lock (see env.py).
+_ALEMBIC = threading.Lock()
 
 
 class MigrationError(GordonError):
@@ -78,7 +83,8 @@ def _run(dsn: str, target: str, action: Callable[[Config, str], None], *, is_upg
     with _connected(url, shown) as connection:
         config.attributes["connection"] = connection
         try:
-            action(config, target)
+            with _ALEMBIC:
+                action(config, target)
         except CommandError as error:
             raise MigrationError(f"revision {target}: {_one_line(error)}", target) from None
         except Exception as error:
