@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry.compat.context import Context
-from registry.compat.fields import VERSION_FIELD, child_path
+from registry.compat.fields import child_path
 from registry.compat.findings import Finding
 from registry.compat.jsonschema_walk import resolve
-from registry.compat.kinds import base_type, value_set
+from registry.compat.version_field import VERSION_FIELD, is_version_constant, version_view
 
 
 def check_schema(schema: Mapping[str, Any], *, subject: str, version: int) -> list[Finding]:
@@ -24,12 +24,8 @@ def check_schema(schema: Mapping[str, Any], *, subject: str, version: int) -> li
     if names[0] != VERSION_FIELD:
         message = f"{VERSION_FIELD} is field {names.index(VERSION_FIELD) + 1}; it must come first"
         ctx.emit("C102", where, message, None, names[0])
-    field = resolve(properties[VERSION_FIELD], schema)
-    values = value_set(field.schema)
-    constant = values[0] if values is not None and len(values) == 1 else None
-    is_int = type(constant) is int and base_type(field.schema) == "integer"
-    if not (is_int and constant == version and not field.nullable):
-        found = constant if values is not None and len(values) == 1 else base_type(field.schema)
-        message = f"{VERSION_FIELD} must be the integer constant {version}"
-        ctx.emit("C103", where, message, None, found)
+    field = properties[VERSION_FIELD]
+    if not is_version_constant(field, schema, version):
+        found = version_view(resolve(field, schema).schema)
+        ctx.emit("C103", where, f"{VERSION_FIELD} must be the integer constant {version}", None, found)
     return ctx.findings

@@ -11,9 +11,9 @@ from typing import Any, Final, Protocol
 from registry.compat.context import Context
 from registry.compat.findings import Severity
 from registry.compat.jsonschema_walk import resolve
-from registry.compat.kinds import base_type, label, value_set
+from registry.compat.kinds import label
+from registry.compat.version_field import VERSION_FIELD, compare_version_field, report_version_removed
 
-VERSION_FIELD: Final = "schema_version"
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -53,12 +53,12 @@ def compare_fields(
             ctx.emit("C202", where, f"field {name!r} renamed to {target!r}", name, target)
         elif name not in new_props:
             if at_root and name == VERSION_FIELD:
-                ctx.emit("C104", where, f"{VERSION_FIELD} removed", _describe(ctx, old_props[name]))
+                report_version_removed(ctx, old_props[name], where)
             else:
                 removed = label(resolve(old_props[name], ctx.old_root))
                 ctx.emit("C201", where, f"field {name!r} removed", removed)
         elif at_root and name == VERSION_FIELD:
-            _compare_version_field(ctx, old_props[name], new_props[name], where)
+            compare_version_field(ctx, old_props[name], new_props[name], where)
         else:
             was, now = name in old_required, name in new_required
             if now and not was:
@@ -119,22 +119,3 @@ def _old_name(name: str, renames: Mapping[str, str]) -> str:
         if new == name:
             return old
     return name
-
-
-def _compare_version_field(ctx: Context, old: Any, new: Any, path: str) -> None:
-    """`schema_version` keeps its type and constant across revisions of one version (C105)."""
-    before, after = resolve(old, ctx.old_root), resolve(new, ctx.new_root)
-    old_view, new_view = _version_view(before.schema), _version_view(after.schema)
-    if old_view != new_view or before.nullable != after.nullable:
-        ctx.emit("C105", path, f"{VERSION_FIELD} retyped or changed", old_view, new_view)
-
-
-def _version_view(schema: Mapping[str, Any]) -> object:
-    values = value_set(schema)
-    if values is not None and len(values) == 1:
-        return values[0]
-    return base_type(schema)
-
-
-def _describe(ctx: Context, node: Any) -> object:
-    return _version_view(resolve(node, ctx.old_root).schema)
