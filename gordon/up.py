@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
 from gordon.errors import GordonError
+from gordon.migrate import upgrade
 from gordon.runtime.servers import Endpoints, running_servers
-from gordon.runtime.upgrade import find_upgrade
 from gordon.settings import Settings, redact_password
 
 Service = Callable[[Endpoints], Awaitable[None]]
@@ -57,10 +57,6 @@ def up(
 
 
 def _migrate(database_url: str, err: TextIO) -> None:
-    upgrade = find_upgrade()
-    if upgrade is None:
-        print("gordon up: gordon.migrate.upgrade not found, schema left as is", file=err)
-        return
     upgrade(database_url)
     print("gordon up: database migrated to head", file=err)
 

@@ -21,10 +21,10 @@ from nats.aio.client import Client as NatsClient
 from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
 
+from gordon.migrate import upgrade
 from gordon.runtime.dsn import ExternalPostgres, with_database, with_user
 from gordon.runtime.nats_server import EmbeddedNats
 from gordon.runtime.postgres_server import EmbeddedPostgres
-from gordon.runtime.upgrade import find_upgrade
 from gordon.settings import DATABASE_URL, NATS_URL
 
 T = TypeVar("T")
@@ -117,9 +117,6 @@ def template_database(admin_dsn: str) -> Iterator[str]:
 
     It refuses connections once migrated: cloning needs a template nobody is connected to.
     """
-    upgrade = find_upgrade()
-    if upgrade is None:
-        pytest.skip("gordon.migrate.upgrade does not exist yet: no migrated template database")
     name = unique_name("test_template")
     run_sync(execute(admin_dsn, f'CREATE DATABASE "{name}"'))
     try:

@@ -78,7 +78,7 @@ async def test_crash_then_start_keeps_committed_data(server: EmbeddedPostgres) -
     assert server.dsn() == dsn, "a restart keeps the port, so clients can reconnect"
     again = await asyncpg.connect(dsn)
     try:
-        assert await again.fetch("SELECT n FROM survivors") == [(42,)]
+        assert [row["n"] for row in await again.fetch("SELECT n FROM survivors")] == [42]
     finally:
         await again.close()
         connection.terminate()
