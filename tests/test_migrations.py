@@ -16,13 +16,15 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from gordon import migrate
 from migrations import roles
 from migrations.tables import SCHEMAS, metadata
 from migrations.tables.base import Xid8
 
-HEAD = "0001"
+FIRST = "0001"
+HEAD = ScriptDirectory(str(migrate.MIGRATIONS_DIR)).get_current_head()
 
 FINGERPRINT_SQL = """
 SELECT 'class', n.nspname || '.' || c.relname, c.oid::text || ':' || c.relfilenode::text
@@ -166,10 +168,10 @@ def test_failing_revision_is_named_and_rolled_back(empty_database: str) -> None:
     execute(empty_database, "CREATE SCHEMA bus")
     with pytest.raises(migrate.MigrationError) as caught:
         migrate.upgrade(empty_database)
-    assert caught.value.revision == HEAD
+    assert caught.value.revision == FIRST
     message = str(caught.value)
     assert "\n" not in message
-    assert f"revision {HEAD}" in message
+    assert f"revision {FIRST}" in message
     assert "already exists" in message
     assert version(empty_database) is None
     assert schemas_present(empty_database) == {"bus"}, "the whole upgrade rolled back"
@@ -179,7 +181,7 @@ def test_failing_downgrade_is_named(database: str) -> None:
     execute(database, "CREATE TABLE trading.not_from_a_migration (i int)")
     with pytest.raises(migrate.MigrationError) as caught:
         migrate.downgrade(database)
-    assert caught.value.revision == HEAD
+    assert caught.value.revision == FIRST
     assert version(database) == HEAD
 
 
@@ -252,5 +254,5 @@ def test_cli_failing_revision_is_one_line_exit_1(empty_database: str) -> None:
     result = gordon_migrate("--database-url", empty_database)
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1, result.stderr
-    assert f"revision {HEAD} failed" in result.stderr
+    assert f"revision {FIRST} failed" in result.stderr
     assert "market_data" in result.stderr

@@ -61,3 +61,15 @@ PRODUCER_INSERT_COLUMNS: tuple[str, ...] = (
     "created_at_ms",
 )
 """Columns a producing service may set; `id`, `txid` and the drain's bookkeeping stay server-side."""
+
+drain_state = sa.Table(
+    "drain_state",
+    metadata,
+    # One row: whether the drain sleeps, so writers NOTIFY only then (NOTIFY serialises commits).
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("sleeping", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("leader", sa.Text, nullable=True),
+    sa.Column("changed_at_ms", sa.BigInteger, nullable=False, server_default=NOW_MS),
+    sa.CheckConstraint("id = 1", name="single_row"),
+    schema="bus",
+)

@@ -1,0 +1,35 @@
+"""Drain settings, with the defaults `gordon drain` and `gordon up` run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOCK_KEY = 0x676F72646F6E0001
+"""`pg_try_advisory_lock` key of the drain leader ("gordon" + 1)."""
+
+WAKE_CHANNEL = "bus_outbox_appended"
+"""LISTEN channel the outbox trigger notifies, only while the drain sleeps."""
+
+
+@dataclass(frozen=True)
+class DrainConfig:
+    """How the drain batches, waits, retries and forgets."""
+
+    stream: str = "gordon-bus"
+    batch_size: int = 1000
+    ack_timeout_s: float = 5.0
+    awake_polls_s: tuple[float, ...] = (0.001, 0.002, 0.004, 0.008)
+    sleep_first_s: float = 0.025
+    idle_poll_s: float = 1.0
+    standby_poll_s: float = 0.25
+    health_every_s: float = 1.0
+    health_timeout_s: float = 2.0
+    retry_first_s: float = 0.1
+    retry_max_s: float = 5.0
+    max_rejections: int = 3
+    retention_s: float = 7 * 24 * 3600.0
+    retention_batch: int = 5000
+    retention_every_s: float = 30.0
+    keepalive_idle_s: int = 5
+    keepalive_interval_s: int = 2
+    keepalive_count: int = 3

@@ -1,0 +1,96 @@
+"""Publish a batch of outbox rows pipelined, and learn which prefix of it JetStream stored."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from nats.errors import Error as NatsError
+from nats.errors import MaxPayloadError
+from nats.js.api import PubAck
+from nats.js.errors import APIError
+
+from producers.drain.store import Row
+from producers.envelope import wire_headers
+
+Send = Callable[[str, bytes, dict[str, str]], Awaitable["asyncio.Future[PubAck]"]]
+"""Starts one publish and returns the future of its ack (nats-py `publish_async` shape)."""
+
+PERMANENT_CODES = frozenset({10054})
+"""JetStream error codes that no retry can fix (10054: message size exceeds the stream's maximum)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why the batch stopped at `row`: `rejected` when the server refused that message itself."""
+
+    row: Row
+    reason: str
+    rejected: bool
+    permanent: bool
+
+
+@dataclass
+class BatchResult:
+    """The rows stored in order before the first failure, how many were duplicates, and the failure."""
+
+    stored: list[Row] = field(default_factory=list)
+    duplicates: int = 0
+    failure: Failure | None = None
+
+
+def headers_of(row: Row) -> dict[str, str]:
+    """NATS headers of a row: Msg-Id = event id, schema, source, trace, plus any extra ones stored."""
+    headers = wire_headers(row.event_id, row.schema_name, row.schema_version, row.producer, row.trace_id)
+    if row.extra_headers != "{}":
+        headers.update({str(k): str(v) for k, v in json.loads(row.extra_headers).items()})
+    return headers
+
+
+async def publish_batch(send: Send, rows: list[Row], timeout_s: float) -> BatchResult:
+    """Publish `rows` without waiting between them, then await the acks in order.
+
+    Only the prefix up to the first failed ack counts as stored: the caller marks that prefix and
+    publishes again from the failed row (rows after it that were stored come back as duplicates).
+    """
+    result = BatchResult()
+    futures: list[asyncio.Future[PubAck]] = []
+    for row in rows:
+        try:
+            futures.append(await send(row.subject, row.payload, headers_of(row)))
+        except MaxPayloadError:
+            result.failure = Failure(row, "payload exceeds the server's max_payload", True, True)
+            break
+        except (NatsError, OSError, TimeoutError) as exc:
+            result.failure = Failure(row, f"publish: {type(exc).__name__}: {exc}", False, False)
+            break
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), timeout_s)
+    for row, future in zip(rows, futures, strict=False):
+        if not future.done():
+            future.cancel()
+            result.failure = Failure(row, f"no ack within {timeout_s}s", False, False)
+            break
+        error = future.exception()
+        if error is None:
+            result.stored.append(row)
+            result.duplicates += bool(future.result().duplicate)
+            continue
+        if isinstance(error, APIError):
+            code = error.err_code or 0
+            result.failure = Failure(
+                row,
+                f"rejected by JetStream: {error.description} (err_code {code})",
+                True,
+                code in PERMANENT_CODES,
+            )
+        else:
+            result.failure = Failure(row, f"ack: {type(error).__name__}: {error}", False, False)
+        break
+    for future in futures[len(result.stored) :]:
+        if not future.done():
+            future.cancel()
+    return result

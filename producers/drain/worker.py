@@ -1,0 +1,230 @@
+"""`Drain`: elect a leader, then forward committed outbox rows to JetStream in id order, forever.
+
+Writers never wait on NATS: they only insert rows. The leader fetches unpublished rows by flag in id
+order (a late-committing low id is picked up by the next fetch, never skipped), publishes a batch
+pipelined, marks the stored prefix on a second connection while the next batch goes out, and on a
+failed ack starts again from the first unstored row. A row the server itself keeps refusing is
+quarantined with the reason instead of blocking everything behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+from nats.js.api import PubAck
+
+from producers.drain import store
+from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
+from producers.drain.leader import Leadership
+from producers.drain.pipeline import Failure, Send, publish_batch
+from producers.drain.stats import DrainStats
+
+log = logging.getLogger("gordon.drain")
+
+DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+class LostLeadership(Exception):
+    """The lock connection stopped answering: another drain may be leading now."""
+
+
+class Drain:
+    """One drain process; many may run, one leads."""
+
+    def __init__(
+        self,
+        dsn: str,
+        nats: NatsClient,
+        config: DrainConfig | None = None,
+        *,
+        send: Send | None = None,
+        lock_key: int = LOCK_KEY,
+        name: str | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.nats = nats
+        self.config = config or DrainConfig()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.stats = DrainStats()
+        self.leadership = Leadership(dsn, self.config, lock_key)
+        self._send = send
+        self._wake = asyncio.Event()
+        self._marked = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lead whenever the lock is free, until `stop` is set; survives NATS and Postgres restarts."""
+        retry = self.config.retry_first_s
+        while not stop.is_set():
+            try:
+                if await self.leadership.try_acquire():
+                    self.stats.leader_terms += 1
+                    self.stats.is_leader = True
+                    log.info("%s leads the outbox drain", self.name)
+                    await self._lead(stop)
+                    retry = self.config.retry_first_s
+                else:
+                    await _sleep(stop, self.config.standby_poll_s)
+            except (*DB_ERRORS, LostLeadership) as exc:
+                log.warning("drain %s: %s: %s; retrying in %.1fs", self.name, type(exc).__name__, exc, retry)
+                await _sleep(stop, retry)
+                retry = min(retry * 2, self.config.retry_max_s)
+            finally:
+                if self.stats.is_leader:
+                    self.stats.is_leader = False
+                    await self.leadership.release()
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        work = await asyncpg.connect(self.dsn, server_settings={"application_name": "gordon-drain"})
+        marks = await asyncpg.connect(self.dsn, server_settings={"application_name": "gordon-drain-mark"})
+        await work.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
+        in_flight: dict[int, None] = {}
+        queue: asyncio.Queue[list[int]] = asyncio.Queue(maxsize=2)
+        marker = asyncio.create_task(self._mark_loop(marks, queue, in_flight))
+        health = asyncio.create_task(self._watch_leadership())
+        try:
+            await self._forward(work, stop, queue, in_flight, marker, health)
+            await queue.join()
+        finally:
+            for task in (marker, health):
+                task.cancel()
+            for task in (marker, health):
+                with contextlib.suppress(asyncio.CancelledError, *DB_ERRORS, LostLeadership):
+                    await task
+            for conn in (work, marks):
+                conn.terminate() if conn.is_closed() else await _close(conn)
+
+    async def _forward(
+        self,
+        work: asyncpg.Connection,
+        stop: asyncio.Event,
+        queue: asyncio.Queue[list[int]],
+        in_flight: dict[int, None],
+        marker: asyncio.Task[None],
+        health: asyncio.Task[None],
+    ) -> None:
+        c = self.config
+        send = self._send or self._publish_async
+        idle = 0
+        retry = c.retry_first_s
+        next_forget = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            for task in (marker, health):
+                if task.done():
+                    task.result()  # re-raises what stopped it
+                    raise LostLeadership("a drain task ended")
+            rows = await store.fetch(work, c.batch_size, list(in_flight))
+            if not rows:
+                if loop.time() >= next_forget:
+                    self.stats.forgotten += await self._forget(work)
+                    next_forget = loop.time() + c.retention_every_s
+                await self._idle(work, stop, idle)
+                idle += 1
+                continue
+            idle = 0
+            result = await publish_batch(send, rows, c.ack_timeout_s)
+            self.stats.batches += 1
+            if result.stored:
+                ids = [row.id for row in result.stored]
+                in_flight.update(dict.fromkeys(ids))
+                await queue.put(ids)
+                self.stats.published += len(ids)
+                self.stats.duplicates += result.duplicates
+            if result.failure is None:
+                retry = c.retry_first_s
+                continue
+            await self._on_failure(work, result.failure)
+            if not result.failure.rejected:
+                await _sleep(stop, retry)
+                retry = min(retry * 2, c.retry_max_s)
+
+    async def _on_failure(self, work: asyncpg.Connection, failure: Failure) -> None:
+        row = failure.row
+        if not failure.rejected:
+            self.stats.transport_failures += 1
+            log.warning("drain: row %s (%s) not stored: %s", row.id, row.subject, failure.reason)
+            return
+        self.stats.rejections += 1
+        attempts = await store.record_rejection(work, row.id)
+        if failure.permanent or attempts >= self.config.max_rejections:
+            await store.quarantine(work, row.id, failure.reason)
+            self.stats.quarantined += 1
+            log.error(
+                "drain: quarantined row %s event %s (%s): %s",
+                row.id,
+                row.event_id,
+                row.subject,
+                failure.reason,
+            )
+
+    async def _mark_loop(
+        self, conn: asyncpg.Connection, queue: asyncio.Queue[list[int]], in_flight: dict[int, None]
+    ) -> None:
+        while True:
+            ids = await queue.get()
+            try:
+                await store.mark_published(conn, ids)
+            finally:
+                queue.task_done()
+            for row_id in ids:
+                in_flight.pop(row_id, None)
+
+    async def _watch_leadership(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.health_every_s)
+            if not await self.leadership.alive():
+                raise LostLeadership("the advisory-lock connection stopped answering")
+
+    async def _idle(self, work: asyncpg.Connection, stop: asyncio.Event, idle: int) -> None:
+        """Poll fast for a moment after work, then sleep until NOTIFY or the idle poll."""
+        c = self.config
+        if idle < len(c.awake_polls_s):
+            await _sleep(stop, c.awake_polls_s[idle])
+            return
+        self._wake.clear()
+        await store.set_sleeping(work, True, self.name)
+        try:
+            if await store.fetch(work, 1, []):
+                return
+            timeout = min(c.sleep_first_s * 2 ** (idle - len(c.awake_polls_s)), c.idle_poll_s)
+            waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            _, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+        finally:
+            await store.set_sleeping(work, False, self.name)
+
+    async def _forget(self, work: asyncpg.Connection) -> int:
+        c = self.config
+        cutoff = store.now_ms() - int(c.retention_s * 1000)
+        total = 0
+        while True:
+            gone = await store.forget_published(work, cutoff, c.retention_batch)
+            total += gone
+            if gone < c.retention_batch:
+                return total
+
+    async def _publish_async(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[PubAck]:
+        return await self.nats.jetstream().publish_async(
+            subject, payload, headers=headers, stream=self.config.stream
+        )
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), 2.0)
+    except (*DB_ERRORS,):
+        conn.terminate()

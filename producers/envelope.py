@@ -1,0 +1,85 @@
+"""`Envelope`: an event made ready for the wire — subject, bytes and headers — checked before it is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from registry import headers as h
+from registry.address import Address
+from registry.event import Event
+from registry.registry import Registry
+from registry.streams import covers
+from registry.subject import Service
+
+E = TypeVar("E", bound=Event)
+
+
+class PublishRefused(ValueError):
+    """An event that can never be published (wrong producer, subject outside the stream, too large)."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the drain sends: Msg-Id is the event id, headers name schema, source service and trace."""
+
+    event_id: UUID
+    subject: str
+    payload: bytes
+    schema_name: str
+    schema_version: int
+    producer: Service
+    trace_id: str | None
+
+    def headers(self) -> dict[str, str]:
+        """The NATS headers of this envelope."""
+        return wire_headers(
+            str(self.event_id), self.schema_name, self.schema_version, self.producer, self.trace_id
+        )
+
+
+def wire_headers(
+    event_id: str, schema: str, version: int, producer: str, trace_id: str | None
+) -> dict[str, str]:
+    """Headers of one bus message; the one definition the drain and direct publishes share."""
+    out = {
+        h.MSG_ID: event_id,
+        h.SCHEMA: f"{schema}:v{version}",
+        h.SOURCE: producer,
+        h.CONTENT_TYPE: h.JSON,
+    }
+    if trace_id:
+        out[h.TRACE_ID] = trace_id
+    return out
+
+
+def seal(
+    registry: Registry, service: Service, address: Address[E], event: E, trace_id: str | None = None
+) -> Envelope:
+    """Check that `service` may publish `event` to `address` and that it fits the stream; encode it."""
+    subject = address.subject
+    if subject.producer is not service:
+        raise PublishRefused(
+            f"{service} may not publish {subject.template_text}: its producer is {subject.producer}"
+        )
+    if not any(covers(f, address.concrete) for f in registry.bus.filters):
+        raise PublishRefused(f"{address.concrete} falls outside every subject of {registry.bus.name}")
+    try:
+        payload = registry.codec(subject).encode(event)
+    except ValueError as exc:
+        raise PublishRefused(str(exc)) from None
+    return Envelope(
+        event_id=event.event_id,
+        subject=address.concrete,
+        payload=payload,
+        schema_name=type(event).NAME,
+        schema_version=type(event).VERSION,
+        producer=service,
+        trace_id=trace_id,
+    )
+
+
+def describe(envelope: Envelope) -> dict[str, Any]:
+    """A log-friendly summary (no payload)."""
+    return {"event_id": str(envelope.event_id), "subject": envelope.subject, "bytes": len(envelope.payload)}
