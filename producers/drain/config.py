@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from schemas import REGISTRY
 
 LOCK_KEY = 0x676F72646F6E0001
 """`pg_try_advisory_lock` key of the drain leader ("gordon" + 1)."""
@@ -15,7 +17,8 @@ WAKE_CHANNEL = "bus_outbox_appended"
 class DrainConfig:
     """How the drain batches, waits, retries and forgets."""
 
-    stream: str = "gordon-bus"
+    stream: str = REGISTRY.bus.name
+    subjects: tuple[str, ...] = field(default=REGISTRY.bus.filters)
     batch_size: int = 1000
     ack_timeout_s: float = 5.0
     awake_polls_s: tuple[float, ...] = (0.001, 0.002, 0.004, 0.008)

@@ -24,6 +24,7 @@ from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
 from producers.drain.leader import Leadership
 from producers.drain.pipeline import Failure, Send, publish_batch
 from producers.drain.stats import DrainStats
+from registry.streams import covers
 
 log = logging.getLogger("gordon.drain")
 
@@ -128,6 +129,7 @@ class Drain:
                 idle += 1
                 continue
             idle = 0
+            rows = await self._set_aside_strays(work, rows)
             result = await publish_batch(send, rows, c.ack_timeout_s)
             self.stats.batches += 1
             if result.stored:
@@ -143,6 +145,19 @@ class Drain:
             if not result.failure.rejected:
                 await _sleep(stop, retry)
                 retry = min(retry * 2, c.retry_max_s)
+
+    async def _set_aside_strays(self, work: asyncpg.Connection, rows: list[store.Row]) -> list[store.Row]:
+        """Quarantine rows whose subject no stream subject covers: JetStream would never store them."""
+        keep = []
+        for row in rows:
+            if any(covers(f, row.subject) for f in self.config.subjects):
+                keep.append(row)
+                continue
+            reason = f"subject {row.subject!r} is outside every subject of {self.config.stream}"
+            await store.quarantine(work, row.id, reason)
+            self.stats.quarantined += 1
+            log.error("drain: quarantined row %s event %s: %s", row.id, row.event_id, reason)
+        return keep
 
     async def _on_failure(self, work: asyncpg.Connection, failure: Failure) -> None:
         row = failure.row
