@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -26,6 +27,8 @@ from gordon.runtime.dsn import ExternalPostgres, with_database, with_user
 from gordon.runtime.nats_server import EmbeddedNats
 from gordon.runtime.postgres_server import EmbeddedPostgres
 from gordon.settings import DATABASE_URL, NATS_URL
+from registry.streams import MIB, StreamSpec
+from schemas import REGISTRY
 
 T = TypeVar("T")
 
@@ -169,5 +172,24 @@ def fresh_stream(nats: NatsClient) -> Callable[[StreamConfig], Awaitable[None]]:
         with contextlib.suppress(NotFoundError):
             await jetstream.delete_stream(config.name)
         await jetstream.add_stream(config)
+
+    return fresh
+
+
+TEST_MAX_BYTES = 64 * MIB
+
+
+def small_spec(spec: StreamSpec) -> StreamSpec:
+    """`spec` as tests run it: deletable, and capped at 64 MiB so any disk can hold it."""
+    return dataclasses.replace(spec, deny_delete=False, max_bytes=min(spec.max_bytes, TEST_MAX_BYTES))
+
+
+@pytest.fixture
+def fresh_bus(fresh_stream: Callable[[StreamConfig], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """`await fresh_bus()`: delete and recreate gordon-bus, gordon-history and gordon-dlq."""
+
+    async def fresh() -> None:
+        for spec in REGISTRY.streams:
+            await fresh_stream(small_spec(spec).config())
 
     return fresh

@@ -24,7 +24,6 @@ from registry.ids import uuid7
 from schemas import REGISTRY
 from schemas.common import Market, OrderType, Side, bot_token
 from schemas.trading import OrderEvent, OrderEventKind
-from tests.schema_registry.conftest import fresh_bus  # noqa: F401  (re-exported fixture)
 
 EXECUTOR = Outbox(REGISTRY, ORDERS.subject.producer)
 BOT = uuid7()

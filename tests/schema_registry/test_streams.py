@@ -18,7 +18,7 @@ from schemas import REGISTRY
 from schemas.common import bot_token
 from schemas.market import Kline
 from schemas.trading import Fill
-from tests.schema_registry.conftest import small_spec
+from tests.conftest import small_spec
 
 SPECS = [small_spec(s) for s in REGISTRY.streams]
 
