@@ -31,6 +31,8 @@ typecheck: $(VENV)/.synced
 
 check-generated: $(VENV)/.synced
 	$(VENV)/bin/gordon asyncapi --check
+	$(VENV)/bin/gordon schemas check
+	$(VENV)/bin/gordon codegen --check
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
