@@ -32,10 +32,10 @@ def compare_versions(old: LockedSubject, new: LockedSubject, *, lock_warnings: b
         if errors:
             message = (
                 f"{len(errors)} breaking change(s) to locked v{number}: restore it and declare "
-                f"v{number + 1} with an upcaster and a migration window"
+                f"the change as v{max(new.versions) + 1} with an upcaster and a migration window"
             )
             found.append(finding("C501", subject, number, message))
-        if lock_warnings and not same_schema(revisions[-1], schemas[0]):
+        elif lock_warnings and not same_schema(revisions[-1], schemas[0]):
             message = f"v{number} differs from its last locked revision {len(revisions)}"
             found.append(finding("C505", subject, number, message))
     for number in new.versions:
@@ -72,7 +72,7 @@ def new_version(new: LockedSubject, number: int, *, lock_warnings: bool) -> list
 
 def diff_revisions(revisions: tuple[Json, ...], schema: Json, *, subject: str, version: int) -> list[Finding]:
     """`schema` diffed with every revision, newest first; a finding already made against a newer
-    revision is not repeated, and each names the revision it was made against."""
+    revision is not repeated, and with several revisions each names the one it was made against."""
     seen: set[tuple[str, str, str, str, str]] = set()
     found: list[Finding] = []
     for index in range(len(revisions) - 1, -1, -1):
@@ -81,7 +81,9 @@ def diff_revisions(revisions: tuple[Json, ...], schema: Json, *, subject: str, v
             if key in seen:
                 continue
             seen.add(key)
-            found.append(replace(item, message=f"{item.message} (against locked revision {index + 1})"))
+            if len(revisions) > 1:
+                item = replace(item, message=f"{item.message} (against locked revision {index + 1})")
+            found.append(item)
     return found
 
 

@@ -57,7 +57,7 @@ def test_removed_field_names_rule_subject_version_and_path() -> None:
         ("C501", TEMPLATE, 1, "$"),
     ]
     assert all(f.severity is Severity.ERROR for f in findings)
-    assert "declare v2" in findings[1].message
+    assert "declare the change as v2" in findings[1].message
 
 
 def test_a_break_declared_as_a_new_version_passes() -> None:
