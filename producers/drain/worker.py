@@ -19,6 +19,7 @@ import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.js.api import PubAck
 
+from producers import metrics
 from producers.drain import store
 from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
 from producers.drain.leader import Leadership
@@ -137,6 +138,7 @@ class Drain:
                 in_flight.update(dict.fromkeys(ids))
                 await queue.put(ids)
                 self.stats.published += len(ids)
+                metrics.published(result.stored)
                 self.stats.duplicates += result.duplicates
             if result.failure is None:
                 retry = c.retry_first_s
@@ -156,11 +158,13 @@ class Drain:
             reason = f"subject {row.subject!r} is outside every subject of {self.config.stream}"
             await store.quarantine(work, row.id, reason)
             self.stats.quarantined += 1
+            metrics.quarantined(row.subject)
             log.error("drain: quarantined row %s event %s: %s", row.id, row.event_id, reason)
         return keep
 
     async def _on_failure(self, work: asyncpg.Connection, failure: Failure) -> None:
         row = failure.row
+        metrics.publish_failed(row.subject, failure.rejected)
         if not failure.rejected:
             self.stats.transport_failures += 1
             log.warning("drain: row %s (%s) not stored: %s", row.id, row.subject, failure.reason)
@@ -170,6 +174,7 @@ class Drain:
         if failure.permanent or attempts >= self.config.max_rejections:
             await store.quarantine(work, row.id, failure.reason)
             self.stats.quarantined += 1
+            metrics.quarantined(row.subject)
             log.error(
                 "drain: quarantined row %s event %s (%s): %s",
                 row.id,
