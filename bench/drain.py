@@ -1,0 +1,315 @@
+"""Outbox drain benchmarks: throughput against raw `publish_async`, the writer's cost of `publish_within`,
+a large backlog's time and memory, and leader takeover after SIGKILL.
+
+Every number comes from this run, on throwaway embedded servers (fsync on). The closing ratio is drain
+throughput ÷ raw nats-py `publish_async` throughput, same payloads and headers, same server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js.api import PubAck
+
+from bench.drain_proc import cached_send
+from bench.drain_subprocess import backlog_run, takeover_rounds
+from bench.report import closing_line, record
+from bench.samples import samples
+from bench.servers import BenchServers, bench_servers
+from producers.channels import KLINES, ORDERS
+from producers.drain.config import DrainConfig
+from producers.drain.pipeline import Send
+from producers.drain.worker import Drain
+from producers.envelope import Envelope, seal
+from producers.outbox import Outbox
+from registry.ids import uuid7
+from registry.streams import ensure_streams
+from registry.subject import Service
+from schemas import REGISTRY
+from schemas.common import bot_token
+from schemas.market import Kline
+from schemas.trading import OrderEvent
+
+COLUMNS = (
+    "event_id",
+    "subject",
+    "payload",
+    "schema_name",
+    "schema_version",
+    "producer",
+    "trace_id",
+    "created_at_ms",
+)
+SYMBOLS = ("btcusdt", "ethusdt", "solusdt", "bnbusdt")
+
+
+def klines(n: int, start: int = 0) -> Iterator[Envelope]:
+    """`n` distinct kline envelopes (fresh event ids, consecutive minutes, four symbols)."""
+    base = samples()[Kline]
+    assert isinstance(base, Kline)
+    for i in range(start, start + n):
+        t = base.open_time_ms + 60_000 * (i // len(SYMBOLS))
+        symbol = SYMBOLS[i % len(SYMBOLS)]
+        event = base.model_copy(
+            update={
+                "event_id": uuid7(),
+                "symbol": symbol.upper(),
+                "open_time_ms": t,
+                "close_time_ms": t + 59_999,
+            }
+        )
+        address = KLINES(market="spot", symbol_lc=symbol, tf="1m")
+        yield seal(REGISTRY, Service.DATA, address, event, trace_id=f"bench-{i}")
+
+
+def record_of(envelope: Envelope, now_ms: int) -> tuple[object, ...]:
+    return (
+        envelope.event_id,
+        envelope.subject,
+        envelope.payload,
+        envelope.schema_name,
+        envelope.schema_version,
+        envelope.producer.value,
+        envelope.trace_id,
+        now_ms,
+    )
+
+
+async def prefill(dsn: str, n: int, chunk: int = 50_000) -> None:
+    """COPY `n` kline rows into bus.outbox, `chunk` at a time (not timed)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for start in range(0, n, chunk):
+            now_ms = time.time_ns() // 1_000_000
+            records = [record_of(e, now_ms) for e in klines(min(chunk, n - start), start)]
+            await conn.copy_records_to_table("outbox", schema_name="bus", columns=COLUMNS, records=records)
+        await conn.execute("ANALYZE bus.outbox")
+    finally:
+        await conn.close()
+
+
+async def reset(dsn: str, client: NatsClient) -> None:
+    """Empty the outbox and recreate gordon-bus (a fresh stream: no messages, no dedup memory)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("TRUNCATE bus.outbox")
+    finally:
+        await conn.close()
+    js = client.jetstream()
+    await js.delete_stream(REGISTRY.bus.name)
+    await ensure_streams(js, REGISTRY.streams)
+
+
+async def raw_rate(client: NatsClient, n: int) -> float:
+    """Events/s of `publish_async` for `n` klines with the drain's headers, all acks awaited."""
+    messages = [(e.subject, e.payload, e.headers()) for e in klines(n)]
+    js = client.jetstream()
+    futures: list[asyncio.Future[PubAck]] = []
+    start = time.perf_counter()
+    for subject, payload, headers in messages:
+        futures.append(await js.publish_async(subject, payload, headers=headers, stream=REGISTRY.bus.name))
+    acks = await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - start
+    assert len(acks) == n
+    assert not any(a.duplicate for a in acks)
+    return n / elapsed
+
+
+async def unpublished(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM bus.outbox WHERE published_at_ms IS NULL"))
+
+
+async def drain_rate(dsn: str, client: NatsClient, n: int, send: Send | None) -> float:
+    """Events/s of a Drain emptying a pre-filled outbox of `n` rows: start to all acked and marked."""
+    drain = Drain(dsn, client, DrainConfig(), send=send, name="bench")
+    stop = asyncio.Event()
+    check = await asyncpg.connect(dsn)
+    try:
+        start = time.perf_counter()
+        task = asyncio.create_task(drain.run(stop))
+        while drain.stats.published < n and not task.done():  # noqa: ASYNC110 - polls another task's counter
+            await asyncio.sleep(0.005)
+        while await unpublished(check) and not task.done():  # noqa: ASYNC110 - polls the database
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    finally:
+        await check.close()
+    info = await client.jetstream().stream_info(REGISTRY.bus.name)
+    assert info.state.messages == n, f"stream holds {info.state.messages} messages, expected {n}"
+    return n / elapsed
+
+
+@dataclass
+class WriterResult:
+    """Transactions committed by all writers, and over how long."""
+
+    commits: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.commits / self.seconds
+
+
+DOMAIN = """
+CREATE TABLE IF NOT EXISTS public.bench_orders (
+    id bigserial PRIMARY KEY, order_id uuid NOT NULL, body text NOT NULL, created_at_ms bigint NOT NULL
+)
+"""
+INSERT_DOMAIN = "INSERT INTO public.bench_orders (order_id, body, created_at_ms) VALUES ($1, $2, $3)"
+
+
+def order(version: int) -> OrderEvent:
+    base = samples()[OrderEvent]
+    assert isinstance(base, OrderEvent)
+    return base.model_copy(update={"event_id": uuid7(), "order_id": uuid7(), "version": version})
+
+
+async def writers(dsn: str, count: int, seconds: float, with_outbox: bool) -> WriterResult:
+    """`count` connections committing domain transactions for `seconds`; each with or without an outbox
+    insert of the order event in the same transaction."""
+    outbox = Outbox(REGISTRY, Service.EXECUTOR)
+    conns = [await asyncpg.connect(dsn) for _ in range(count)]
+    base = samples()[OrderEvent]
+    assert isinstance(base, OrderEvent)
+    address = ORDERS(bot_id=bot_token(base.bot_id))
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+
+    async def write(conn: asyncpg.Connection) -> int:
+        done = 0
+        while loop.time() < until:
+            event = order(1)
+            async with conn.transaction():
+                await conn.execute(INSERT_DOMAIN, event.order_id, event.model_dump_json(), event.ts_ms)
+                if with_outbox:
+                    await outbox.publish_within(conn, address, event)
+            done += 1
+        return done
+
+    try:
+        start = loop.time()
+        counts = await asyncio.gather(*(write(c) for c in conns))
+        elapsed = loop.time() - start
+    finally:
+        for c in conns:
+            await c.close()
+    return WriterResult(sum(counts), elapsed)
+
+
+async def writer_ratio(dsn: str, seconds: float, rounds: int) -> tuple[float, float]:
+    """Tx/s without and with the outbox insert, 8 writers, alternating rounds to even out drift."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(DOMAIN)
+    finally:
+        await conn.close()
+    without: list[WriterResult] = []
+    with_: list[WriterResult] = []
+    for _ in range(rounds):
+        without.append(await writers(dsn, 8, seconds, with_outbox=False))
+        with_.append(await writers(dsn, 8, seconds, with_outbox=True))
+
+    def total(results: list[WriterResult]) -> float:
+        return sum(r.commits for r in results) / sum(r.seconds for r in results)
+
+    return total(without), total(with_)
+
+
+async def prefill_backlog(servers: BenchServers, rows: int) -> None:
+    """An empty stream and `rows` kline rows waiting in the outbox."""
+    client = await nats.connect(servers.nats_url)
+    try:
+        await reset(servers.dsn, client)
+        await prefill(servers.dsn, rows)
+    finally:
+        await client.close()
+
+
+async def throughput(servers: BenchServers, n: int) -> dict[str, float]:
+    client = await nats.connect(servers.nats_url)
+    try:
+        await reset(servers.dsn, client)
+        raw = await raw_rate(client, n)
+        rates = {"raw": raw}
+        for name, make in (("drain", None), ("cached", cached_send)):
+            await reset(servers.dsn, client)
+            await prefill(servers.dsn, n)
+            send = make(client, REGISTRY.bus.name) if make else None
+            rates[name] = await drain_rate(servers.dsn, client, n, send)
+        return rates
+    finally:
+        await client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.drain")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (200k backlog, short writer runs)")
+    parser.add_argument(
+        "--backlog-send",
+        choices=("drain", "cached"),
+        default="drain",
+        help="the backlog drain's send: the committed Drain's own (default) or the cached-context prototype",
+    )
+    args = parser.parse_args()
+    n = 20_000 if args.quick else 100_000
+    backlog = 200_000 if args.quick else 1_000_000
+    write_s, rounds = (2.0, 1) if args.quick else (5.0, 2)
+    takeovers = 2 if args.quick else 5
+    with bench_servers(fsync=True) as servers:
+        rates = asyncio.run(throughput(servers, n))
+        print(f"throughput n={n}: " + ", ".join(f"{k} {v:,.0f}/s" for k, v in rates.items()), flush=True)
+        plain, within = asyncio.run(writer_ratio(servers.dsn, write_s, rounds))
+        print(f"writers: {plain:,.0f} tx/s plain, {within:,.0f} tx/s with publish_within", flush=True)
+        asyncio.run(prefill_backlog(servers, backlog))
+        drained = backlog_run(servers, backlog, send=args.backlog_send)
+        print(drained.summary(), flush=True)
+        times = takeover_rounds(servers, takeovers)
+        print("takeovers (s): " + ", ".join(f"{t:.3f}" for t in times), flush=True)
+    ratio = rates["drain"] / rates["raw"]
+    cached = rates["cached"] / rates["raw"]
+    body = "\n".join(
+        [
+            f"Throughput, {n:,} kline events (pre-filled by COPY, not timed; headers as the drain sends):",
+            "",
+            "| what | events/s | ÷ raw |",
+            "|---|---:|---:|",
+            f"| raw nats-py `publish_async`, all acks awaited | {rates['raw']:,.0f} | 1.000 |",
+            f"| `Drain` as committed (start → all acked and marked) | {rates['drain']:,.0f} | {ratio:.3f} |",
+            f"| `Drain` with one cached JetStream context (bench prototype) "
+            f"| {rates['cached']:,.0f} | {cached:,.3f} |",
+            "",
+            f"Goal drain ÷ raw ≥ 0.8: {'met' if ratio >= 0.8 else 'MISSED'} ({ratio:.3f}).",
+            "",
+            f"Writers (8 connections, fsync on, {rounds} x {write_s:g} s each, alternating): "
+            f"{plain:,.0f} tx/s domain insert only, {within:,.0f} tx/s with `publish_within` in the same "
+            f"tx: ratio {within / plain:.3f} (goal ≥ 0.9: {'met' if within / plain >= 0.9 else 'MISSED'}).",
+            "",
+            drained.summary(),
+            "",
+            f"Leader takeover after SIGKILL ({len(times)} rounds, standby poll "
+            f"{DrainConfig.standby_poll_s:g} s): "
+            + ", ".join(f"{t:.3f} s" for t in times)
+            + f"; worst {max(times):.3f} s (goal < 2 s: {'met' if max(times) < 2 else 'MISSED'}).",
+        ]
+    )
+    record("drain", body)
+    print(f"publish_within ratio={within / plain:.3f} goal>=0.9")
+    print(
+        closing_line(
+            "drain", f"drain_per_s={rates['drain']:,.0f} raw_per_s={rates['raw']:,.0f}", ratio, ">=0.8"
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
