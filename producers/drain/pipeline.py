@@ -74,6 +74,9 @@ async def publish_batch(send: Send, rows: list[Row], timeout_s: float) -> BatchR
             future.cancel()
             result.failure = Failure(row, f"no ack within {timeout_s}s", False, False)
             break
+        if future.cancelled():
+            result.failure = Failure(row, "ack abandoned by the client (connection lost)", False, False)
+            break
         error = future.exception()
         if error is None:
             result.stored.append(row)

@@ -80,6 +80,8 @@ class Drain:
                 if self.stats.is_leader:
                     self.stats.is_leader = False
                     await self.leadership.release()
+        await self.leadership.release()
+        log.info("drain %s stopped: %s", self.name, self.stats)
 
     async def _lead(self, stop: asyncio.Event) -> None:
         work = await asyncpg.connect(self.dsn, server_settings={"application_name": "gordon-drain"})
