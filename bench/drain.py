@@ -263,7 +263,7 @@ def main() -> None:
     args = parser.parse_args()
     n = 20_000 if args.quick else 100_000
     backlog = 200_000 if args.quick else 1_000_000
-    write_s, rounds = (2.0, 1) if args.quick else (5.0, 2)
+    write_s, rounds = (1.5, 3) if args.quick else (4.0, 4)
     takeovers = 2 if args.quick else 5
     with bench_servers(fsync=True) as servers:
         rates = asyncio.run(throughput(servers, n))
