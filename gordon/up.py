@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
+from gordon import platform
 from gordon.errors import GordonError
 from gordon.migrate import upgrade
 from gordon.runtime.servers import Endpoints, running_servers
@@ -19,7 +20,7 @@ from gordon.settings import Settings, redact_password
 
 Service = Callable[[Endpoints], Awaitable[None]]
 
-SERVICES: tuple[Service, ...] = ()
+SERVICES: tuple[Service, ...] = (platform.drain,)
 
 
 class ServiceError(GordonError):
@@ -40,6 +41,8 @@ def up(
     try:
         with running_servers(settings) as endpoints:
             _migrate(endpoints.database_url, err)
+            streams = asyncio.run(platform.prepare_streams(endpoints.nats_url))
+            print("gordon up: streams " + ", ".join(f"{k} {v}" for k, v in streams.items()), file=err)
             database = redact_password(endpoints.database_url)
             print(f"gordon up: ready nats={endpoints.nats_url} database={database}", file=out)
             out.flush()

@@ -16,9 +16,15 @@ import asyncpg
 import nats
 import pytest
 
+from bench.samples import samples
 from gordon.runtime.proctree import Proc, alive, descendants
 from gordon.runtime.servers import Endpoints
 from gordon.up import ServiceError, supervise
+from producers.channels import RISK_COMMANDS
+from producers.outbox import Outbox
+from registry.subject import Service
+from schemas import REGISTRY
+from schemas.risk import RiskCommand
 
 GORDON = Path(sys.executable).parent / "gordon"
 READY_TIMEOUT = 90.0
@@ -91,12 +97,22 @@ def wait_until_gone(procs: set[Proc], timeout: float) -> list[Proc]:
 async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up) -> None:
     tree = gordon_up.tree()
     assert len(tree) >= 2, "nats-server and the postmaster with its processes"
-    client = await nats.connect(gordon_up.endpoints.nats_url)
-    await client.close()
     connection = await asyncpg.connect(gordon_up.endpoints.database_url)
-    assert await connection.fetchval("SELECT 1") == 1
+    event = samples()[RiskCommand]
+    async with connection.transaction():
+        await Outbox(REGISTRY, Service.RISK).publish_within(connection, RISK_COMMANDS(), event)
     await connection.close()
+    client = await nats.connect(gordon_up.endpoints.nats_url)
+    js = client.jetstream()
+    for _ in range(200):
+        if (await js.stream_info("gordon-bus")).state.messages:
+            break
+        await asyncio.sleep(0.05)
+    stored = await js.get_msg("gordon-bus", 1)
+    await client.close()
+    assert (stored.headers or {})["Nats-Msg-Id"] == str(event.event_id), "the drain runs inside gordon up"
     assert "database migrated to head" in gordon_up.stderr()
+    assert "gordon-bus" in gordon_up.stderr()
 
     gordon_up.process.send_signal(signal.SIGINT)
     assert gordon_up.process.wait(timeout=60) == 0, gordon_up.stderr()
