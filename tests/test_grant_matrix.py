@@ -33,6 +33,8 @@ SEED = [
     "VALUES ('BTCUSDT', '1m', 0, 59999, 1.0, 2.0, 0.5, 1.5, 10, 15, 3)",
     "INSERT INTO market_data.source_freshness VALUES ('binance-spot', 1, 2)",
     f"INSERT INTO bus.outbox {OUTBOX_ROW}",
+    "INSERT INTO bus.inbox (consumer, msg_id, processed_at_ms) "
+    "VALUES ('executor-default', gen_random_uuid(), 1)",
 ]
 
 OPERATIONS: dict[str, str] = {
@@ -66,6 +68,13 @@ OPERATIONS: dict[str, str] = {
         "ON CONFLICT (source) DO UPDATE SET last_event_ms = EXCLUDED.last_event_ms"
     ),
     "spot_klines: delete": "DELETE FROM market_data.spot_klines",
+    "inbox: record an event (first_time)": (
+        "INSERT INTO bus.inbox (consumer, msg_id) VALUES ('executor-default', gen_random_uuid()) "
+        "ON CONFLICT (consumer, msg_id) DO NOTHING RETURNING 1"
+    ),
+    "inbox: read": "SELECT count(*) FROM bus.inbox",
+    "inbox: rewrite when it was processed": "UPDATE bus.inbox SET processed_at_ms = 0",
+    "inbox: forget old rows": "DELETE FROM bus.inbox WHERE processed_at_ms < 1000",
     "trading: create a table": "CREATE TABLE trading.intruder (i int)",
     "market_data: create a table": "CREATE TABLE market_data.intruder (i int)",
     "public: create a table": "CREATE TABLE public.intruder (i int)",
@@ -74,6 +83,7 @@ OPERATIONS: dict[str, str] = {
 PRODUCERS = set(roles.PRODUCER_ROLES)
 VIEW_READERS = set(roles.RUNTIME_READER_ROLES) | {roles.LAB_READER}
 MARKET_READERS = {roles.DATA_WRITER, roles.LAB_READER}
+INBOX_WRITERS = {roles.EXECUTOR, roles.RISK, roles.MANAGER, roles.BOT}
 
 ALLOWED: dict[str, set[str]] = {
     "outbox: append an event": PRODUCERS,
@@ -93,6 +103,10 @@ ALLOWED: dict[str, set[str]] = {
     "perp_klines: upsert": {roles.DATA_WRITER},
     "source_freshness: upsert": {roles.DATA_WRITER},
     "spot_klines: delete": set(),
+    "inbox: record an event (first_time)": INBOX_WRITERS,
+    "inbox: read": INBOX_WRITERS | {roles.DRAIN, roles.LAB_READER},
+    "inbox: rewrite when it was processed": set(),
+    "inbox: forget old rows": {roles.DRAIN},
     "trading: create a table": set(),
     "market_data: create a table": set(),
     "public: create a table": set(),

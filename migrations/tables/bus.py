@@ -73,3 +73,16 @@ drain_state = sa.Table(
     sa.CheckConstraint("id = 1", name="single_row"),
     schema="bus",
 )
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    # One row per (durable consumer, event) handled: the handler inserts it in its own transaction.
+    sa.Column("consumer", sa.Text, nullable=False),
+    sa.Column("msg_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("processed_at_ms", sa.BigInteger, nullable=False, server_default=NOW_MS),
+    sa.PrimaryKeyConstraint("consumer", "msg_id"),
+    sa.CheckConstraint("consumer <> ''", name="consumer_not_empty"),
+    sa.Index("ix_inbox_processed_at_ms", "processed_at_ms"),
+    schema="bus",
+)
