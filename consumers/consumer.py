@@ -98,8 +98,9 @@ class Consumer(Generic[E]):
 
     `await consumer.next(timeout)` returns the next `Delivery` (or raises TimeoutError); `async for`
     does the same forever. At most `in_flight` deliveries may be unsettled at once (1 by default, so
-    the stream's order is kept). Undecodable messages never reach the caller: they are dead-lettered
-    with the decode reason and termed.
+    the stream's order is kept). A delivery left unsettled by a crash comes back after the ack wait,
+    behind later messages unless the durable declares `max_ack_pending=1`. Undecodable messages never
+    reach the caller: they are dead-lettered with the decode reason and termed.
     """
 
     def __init__(

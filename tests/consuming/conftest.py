@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import nats as nats_py
@@ -33,6 +32,7 @@ TICKS = Subject(
     consumers=(
         ConsumerSpec(Service.MANAGER, "manager-tick", max_deliver=3, ack_wait_s=1.0, backoff_s=(0.3, 0.3)),
         ConsumerSpec(Service.RISK, "risk-tick", max_deliver=2, ack_wait_s=30.0, backoff_s=(1.0, 5.0)),
+        ConsumerSpec(Service.BOT, "bot-tick", max_deliver=3, ack_wait_s=1.0, max_ack_pending=1),
     ),
 )
 TEST_REGISTRY = Registry((TICKS,), streams.ALL, streams.BUS, streams.HISTORY, streams.DLQ)
@@ -53,15 +53,6 @@ async def publish_raw(js: JetStreamContext, data: bytes, msg_id: str, subject: s
 
 async def dead_letter_count(js: JetStreamContext) -> int:
     return (await js.stream_info(streams.DLQ.name)).state.messages
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 20.0) -> None:
-    """Poll `condition` until true; fail naming `what` after a generous `seconds`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not await condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
