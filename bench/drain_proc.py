@@ -1,8 +1,7 @@
 """A drain in its own process for benchmarks: `python -m bench.drain_proc --dsn URL --nats-url URL`.
 
 Prints `leader <unix_ns>` each time it starts leading (so a parent can time a takeover) and runs until
-SIGTERM/SIGINT. `--send cached` publishes through one JetStream context (the bench prototype of a faster
-send); the default is the committed Drain's own send.
+SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -14,24 +13,9 @@ import sys
 import time
 
 import nats
-from nats.aio.client import Client as NatsClient
-from nats.js.api import PubAck
 
 from producers.drain.config import DrainConfig
-from producers.drain.pipeline import Send
 from producers.drain.worker import Drain
-
-SENDS = ("drain", "cached")
-
-
-def cached_send(client: NatsClient, stream: str) -> Send:
-    """A `Send` over one JetStream context, created once (its async-reply inbox is subscribed once)."""
-    js = client.jetstream()
-
-    async def send(subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[PubAck]:
-        return await js.publish_async(subject, payload, headers=headers, stream=stream)
-
-    return send
 
 
 async def watch_leadership(drain: Drain) -> None:
@@ -47,8 +31,7 @@ async def watch_leadership(drain: Drain) -> None:
 async def run(args: argparse.Namespace) -> None:
     client = await nats.connect(args.nats_url, max_reconnect_attempts=-1)
     config = DrainConfig(batch_size=args.batch_size, standby_poll_s=args.standby_poll_s)
-    send = cached_send(client, config.stream) if args.send == "cached" else None
-    drain = Drain(args.dsn, client, config, send=send, name=args.name)
+    drain = Drain(args.dsn, client, config, name=args.name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -68,7 +51,6 @@ def main() -> None:
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--nats-url", required=True)
     parser.add_argument("--name", default="bench-drain")
-    parser.add_argument("--send", choices=SENDS, default="drain")
     parser.add_argument("--batch-size", type=int, default=DrainConfig.batch_size)
     parser.add_argument("--standby-poll-s", type=float, default=DrainConfig.standby_poll_s)
     args = parser.parse_args()

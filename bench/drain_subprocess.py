@@ -25,7 +25,7 @@ def rss_kib(pid: int, field_name: str = "VmRSS") -> int:
     raise LookupError(f"{field_name} missing for pid {pid}")
 
 
-async def spawn(servers: BenchServers, name: str, send: str) -> asyncio.subprocess.Process:
+async def spawn(servers: BenchServers, name: str) -> asyncio.subprocess.Process:
     """Start one drain process and wait for its `ready` line."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -37,8 +37,6 @@ async def spawn(servers: BenchServers, name: str, send: str) -> asyncio.subproce
         servers.nats_url,
         "--name",
         name,
-        "--send",
-        send,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -65,7 +63,6 @@ class Backlog:
     """How a drain process emptied a backlog: time, and its memory over the run."""
 
     rows: int
-    send: str
     seconds: float = 0.0
     samples_kib: list[tuple[float, int]] = field(default_factory=list)
     peak_kib: int = 0
@@ -75,16 +72,16 @@ class Backlog:
         marks = [points[int(f * (len(points) - 1))] for f in (0.0, 0.25, 0.5, 0.75, 1.0)] if points else []
         curve = ", ".join(f"{t:.0f} s: {kib / 1024:.0f} MiB" for t, kib in marks)
         return (
-            f"Backlog of {self.rows:,} rows, drain subprocess (send={self.send}): drained in "
+            f"Backlog of {self.rows:,} rows, drain subprocess: drained in "
             f"{self.seconds:.1f} s ({self.rows / self.seconds:,.0f}/s); RSS over time {curve}; "
             f"peak RSS (VmHWM) {self.peak_kib / 1024:.0f} MiB."
         )
 
 
-async def _backlog(servers: BenchServers, rows: int, send: str) -> Backlog:
-    result = Backlog(rows, send)
+async def _backlog(servers: BenchServers, rows: int) -> Backlog:
+    result = Backlog(rows)
     check = await asyncpg.connect(servers.dsn)
-    proc = await spawn(servers, "backlog", send)
+    proc = await spawn(servers, "backlog")
     start = time.perf_counter()
     try:
         while True:
@@ -104,9 +101,9 @@ async def _backlog(servers: BenchServers, rows: int, send: str) -> Backlog:
     return result
 
 
-def backlog_run(servers: BenchServers, rows: int, send: str) -> Backlog:
+def backlog_run(servers: BenchServers, rows: int) -> Backlog:
     """Run a drain process over the pre-filled outbox until no row is left unpublished."""
-    return asyncio.run(_backlog(servers, rows, send))
+    return asyncio.run(_backlog(servers, rows))
 
 
 async def _leader_line(proc: asyncio.subprocess.Process, wait_s: float) -> int:
@@ -120,13 +117,13 @@ async def _leader_line(proc: asyncio.subprocess.Process, wait_s: float) -> int:
 
 
 async def _takeovers(servers: BenchServers, rounds: int) -> list[float]:
-    procs = [await spawn(servers, "takeover-a", "drain")]
+    procs = [await spawn(servers, "takeover-a")]
     await _leader_line(procs[0], 10)
     leader = procs[0]
     times: list[float] = []
     try:
         for i in range(rounds):
-            standby = await spawn(servers, f"takeover-{i}", "drain")
+            standby = await spawn(servers, f"takeover-{i}")
             procs.append(standby)
             await asyncio.sleep(0.5)  # the standby is polling the lock
             killed_ns = time.time_ns()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -52,6 +53,11 @@ def wire_headers(
     if trace_id:
         out[h.TRACE_ID] = trace_id
     return out
+
+
+@lru_cache(maxsize=256)
+def _fixed_headers(schema: str, version: int, producer: str) -> dict[str, str]:
+    return {h.SCHEMA: f"{schema}:v{version}", h.SOURCE: producer, h.CONTENT_TYPE: h.JSON}
 
 
 def seal(

@@ -20,6 +20,7 @@ class DrainConfig:
     stream: str = REGISTRY.bus.name
     subjects: tuple[str, ...] = field(default=REGISTRY.bus.filters)
     batch_size: int = 1000
+    flights: int = 2
     ack_timeout_s: float = 5.0
     awake_polls_s: tuple[float, ...] = (0.001, 0.002, 0.004, 0.008)
     sleep_first_s: float = 0.025

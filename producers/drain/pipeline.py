@@ -50,50 +50,68 @@ def headers_of(row: Row) -> dict[str, str]:
     return headers
 
 
-async def publish_batch(send: Send, rows: list[Row], timeout_s: float) -> BatchResult:
-    """Publish `rows` without waiting between them, then await the acks in order.
+@dataclass
+class Flight:
+    """A batch whose publishes have all been started; `failure` is set when a send itself failed."""
 
-    Only the prefix up to the first failed ack counts as stored: the caller marks that prefix and
-    publishes again from the failed row (rows after it that were stored come back as duplicates).
-    """
-    result = BatchResult()
-    futures: list[asyncio.Future[PubAck]] = []
+    rows: list[Row]
+    futures: list[asyncio.Future[PubAck]]
+    failure: Failure | None = None
+
+
+async def launch(send: Send, rows: list[Row]) -> Flight:
+    """Start publishing `rows` in order without waiting for any ack."""
+    flight = Flight(rows, [])
     for row in rows:
         try:
-            futures.append(await send(row.subject, row.payload, headers_of(row)))
+            flight.futures.append(await send(row.subject, row.payload, headers_of(row)))
         except MaxPayloadError:
-            result.failure = Failure(row, "payload exceeds the server's max_payload", True, True)
+            flight.failure = Failure(row, "payload exceeds the server's max_payload", True, True)
             break
         except (NatsError, OSError, TimeoutError) as exc:
-            result.failure = Failure(row, f"publish: {type(exc).__name__}: {exc}", False, False)
+            flight.failure = Failure(row, f"publish: {type(exc).__name__}: {exc}", False, False)
             break
+    return flight
+
+
+async def land(flight: Flight, timeout_s: float) -> BatchResult:
+    """Await a flight's acks in order: the prefix stored before the first failure, and that failure.
+
+    Only that prefix may be marked: the caller publishes again from the failed row (rows after it
+    that were stored come back as duplicates, which JetStream drops by Msg-Id).
+    """
+    result = BatchResult(failure=flight.failure)
+    futures = flight.futures
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), timeout_s)
-    for row, future in zip(rows, futures, strict=False):
-        if not future.done():
-            future.cancel()
-            result.failure = Failure(row, f"no ack within {timeout_s}s", False, False)
+    for row, future in zip(flight.rows, futures, strict=False):
+        failure = _failure_of(row, future, timeout_s)
+        if failure is not None:
+            result.failure = failure
             break
-        if future.cancelled():
-            result.failure = Failure(row, "ack abandoned by the client (connection lost)", False, False)
-            break
-        error = future.exception()
-        if error is None:
-            result.stored.append(row)
-            result.duplicates += bool(future.result().duplicate)
-            continue
-        if isinstance(error, APIError):
-            code = error.err_code or 0
-            result.failure = Failure(
-                row,
-                f"rejected by JetStream: {error.description} (err_code {code})",
-                True,
-                code in PERMANENT_CODES,
-            )
-        else:
-            result.failure = Failure(row, f"ack: {type(error).__name__}: {error}", False, False)
-        break
+        result.stored.append(row)
+        result.duplicates += bool(future.result().duplicate)
     for future in futures[len(result.stored) :]:
         if not future.done():
             future.cancel()
     return result
+
+
+def _failure_of(row: Row, future: asyncio.Future[PubAck], timeout_s: float) -> Failure | None:
+    if not future.done():
+        return Failure(row, f"no ack within {timeout_s}s", False, False)
+    if future.cancelled():
+        return Failure(row, "ack abandoned by the client (connection lost)", False, False)
+    error = future.exception()
+    if error is None:
+        return None
+    if isinstance(error, APIError):
+        code = error.err_code or 0
+        reason = f"rejected by JetStream: {error.description} (err_code {code})"
+        return Failure(row, reason, True, code in PERMANENT_CODES)
+    return Failure(row, f"ack: {type(error).__name__}: {error}", False, False)
+
+
+async def publish_batch(send: Send, rows: list[Row], timeout_s: float) -> BatchResult:
+    """Publish `rows` pipelined and await their acks (one flight, start to landing)."""
+    return await land(await launch(send, rows), timeout_s)

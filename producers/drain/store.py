@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 FETCH = """
-SELECT id, event_id, subject, payload, headers::text, schema_name, schema_version, producer, trace_id
+SELECT id, event_id::text, subject, payload, headers::text, schema_name, schema_version, producer, trace_id
 FROM bus.outbox
 WHERE published_at_ms IS NULL AND quarantined_at_ms IS NULL AND NOT (id = ANY($2::bigint[]))
 ORDER BY id

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections import deque
 
 import asyncpg
 from nats.aio.client import Client as NatsClient
@@ -23,7 +24,7 @@ from producers import metrics
 from producers.drain import store
 from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
 from producers.drain.leader import Leadership
-from producers.drain.pipeline import Failure, Send, publish_batch
+from producers.drain.pipeline import Failure, Flight, Send, land, launch
 from producers.drain.stats import DrainStats
 from registry.streams import covers
 
@@ -56,6 +57,7 @@ class Drain:
         self.stats = DrainStats()
         self.leadership = Leadership(dsn, self.config, lock_key)
         self._send = send
+        self._js = nats.jetstream()  # one context: each new one leaves a reply subscription behind
         self._wake = asyncio.Event()
         self._marked = asyncio.Event()
 
@@ -87,12 +89,12 @@ class Drain:
         work = await asyncpg.connect(self.dsn, server_settings={"application_name": "gordon-drain"})
         marks = await asyncpg.connect(self.dsn, server_settings={"application_name": "gordon-drain-mark"})
         await work.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
-        in_flight: dict[int, None] = {}
+        outstanding: dict[int, None] = {}
         queue: asyncio.Queue[list[int]] = asyncio.Queue(maxsize=2)
-        marker = asyncio.create_task(self._mark_loop(marks, queue, in_flight))
+        marker = asyncio.create_task(self._mark_loop(marks, queue, outstanding))
         health = asyncio.create_task(self._watch_leadership())
         try:
-            await self._forward(work, stop, queue, in_flight, marker, health)
+            await self._forward(work, stop, queue, outstanding, marker, health)
             await queue.join()
         finally:
             for task in (marker, health):
@@ -108,12 +110,18 @@ class Drain:
         work: asyncpg.Connection,
         stop: asyncio.Event,
         queue: asyncio.Queue[list[int]],
-        in_flight: dict[int, None],
+        outstanding: dict[int, None],
         marker: asyncio.Task[None],
         health: asyncio.Task[None],
     ) -> None:
+        """Keep up to `flights` batches in the air; land the oldest, mark what it stored, repeat.
+
+        `outstanding` holds the ids published but not yet marked, which the next fetch skips; a fetch
+        always starts from the lowest unpublished id, so a late-committing row is never passed by.
+        """
         c = self.config
         send = self._send or self._publish_async
+        flights: deque[Flight] = deque()
         idle = 0
         retry = c.retry_first_s
         next_forget = 0.0
@@ -123,32 +131,50 @@ class Drain:
                 if task.done():
                     task.result()  # re-raises what stopped it
                     raise LostLeadership("a drain task ended")
-            rows = await store.fetch(work, c.batch_size, list(in_flight))
-            if not rows:
+            if len(flights) < c.flights and (not flights or flights[-1].failure is None):
+                rows = await self._set_aside_strays(
+                    work, await store.fetch(work, c.batch_size, list(outstanding))
+                )
+                if rows:
+                    idle = 0
+                    flights.append(await launch(send, rows))
+                    outstanding.update(dict.fromkeys(row.id for row in rows))
+                    continue
+            if not flights:
                 if loop.time() >= next_forget:
                     self.stats.forgotten += await self._forget(work)
                     next_forget = loop.time() + c.retention_every_s
                 await self._idle(work, stop, idle)
                 idle += 1
                 continue
-            idle = 0
-            rows = await self._set_aside_strays(work, rows)
-            result = await publish_batch(send, rows, c.ack_timeout_s)
-            self.stats.batches += 1
-            if result.stored:
-                ids = [row.id for row in result.stored]
-                in_flight.update(dict.fromkeys(ids))
-                await queue.put(ids)
-                self.stats.published += len(ids)
-                metrics.published(result.stored)
-                self.stats.duplicates += result.duplicates
-            if result.failure is None:
+            failure = await self._land(flights.popleft(), queue, outstanding)
+            if failure is None:
                 retry = c.retry_first_s
                 continue
-            await self._on_failure(work, result.failure)
-            if not result.failure.rejected:
+            while flights:  # later flights went out after the failed row: send them again
+                later = flights.popleft()
+                await land(later, c.ack_timeout_s)
+                for row in later.rows:
+                    outstanding.pop(row.id, None)
+            await self._on_failure(work, failure)
+            if not failure.rejected:
                 await _sleep(stop, retry)
                 retry = min(retry * 2, c.retry_max_s)
+
+    async def _land(
+        self, flight: Flight, queue: asyncio.Queue[list[int]], outstanding: dict[int, None]
+    ) -> Failure | None:
+        """Await one flight; queue its stored prefix for marking and free the rest for a resend."""
+        result = await land(flight, self.config.ack_timeout_s)
+        self.stats.batches += 1
+        for row in flight.rows[len(result.stored) :]:
+            outstanding.pop(row.id, None)
+        if result.stored:
+            await queue.put([row.id for row in result.stored])
+            self.stats.published += len(result.stored)
+            self.stats.duplicates += result.duplicates
+            metrics.published(result.stored)
+        return result.failure
 
     async def _set_aside_strays(self, work: asyncpg.Connection, rows: list[store.Row]) -> list[store.Row]:
         """Quarantine rows whose subject no stream subject covers: JetStream would never store them."""
@@ -186,7 +212,7 @@ class Drain:
             )
 
     async def _mark_loop(
-        self, conn: asyncpg.Connection, queue: asyncio.Queue[list[int]], in_flight: dict[int, None]
+        self, conn: asyncpg.Connection, queue: asyncio.Queue[list[int]], outstanding: dict[int, None]
     ) -> None:
         while True:
             ids = await queue.get()
@@ -195,7 +221,7 @@ class Drain:
             finally:
                 queue.task_done()
             for row_id in ids:
-                in_flight.pop(row_id, None)
+                outstanding.pop(row_id, None)
 
     async def _watch_leadership(self) -> None:
         while True:
@@ -235,9 +261,7 @@ class Drain:
     async def _publish_async(
         self, subject: str, payload: bytes, headers: dict[str, str]
     ) -> asyncio.Future[PubAck]:
-        return await self.nats.jetstream().publish_async(
-            subject, payload, headers=headers, stream=self.config.stream
-        )
+        return await self._js.publish_async(subject, payload, headers=headers, stream=self.config.stream)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
