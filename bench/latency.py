@@ -136,7 +136,7 @@ async def measure(servers: BenchServers, rate: int, seconds: float) -> Run:
 
 
 async def main_async(servers: BenchServers, rates: list[int], seconds: float) -> list[Run]:
-    drain = await spawn(servers, "latency", "drain")
+    drain = await spawn(servers, "latency")
     try:
         await asyncio.sleep(1.0)  # the drain leads and goes idle
         return [await measure(servers, rate, seconds) for rate in rates]

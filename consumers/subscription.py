@@ -40,9 +40,12 @@ def durable_name(subject: Subject[Any], spec: ConsumerSpec, values: dict[str, st
 
 
 def consumer_config(subject: Subject[Any], spec: ConsumerSpec, values: dict[str, str]) -> ConsumerConfig:
-    """The JetStream consumer config of a declared durable: explicit ack, bounded redelivery."""
+    """The JetStream consumer config of a declared durable: explicit ack, bounded redelivery.
+
+    No server-side `backoff`: nats-server would replace `ack_wait` with its first step. The declared
+    backoff is applied to NAKs instead.
+    """
     bound = {name: values[name] for name in spec.binds}
-    backoff = list(spec.backoff_s[: max(spec.max_deliver - 1, 0)]) or None
     return ConsumerConfig(
         durable_name=durable_name(subject, spec, values),
         filter_subject=subject.template.wildcard(bound),
@@ -50,7 +53,6 @@ def consumer_config(subject: Subject[Any], spec: ConsumerSpec, values: dict[str,
         ack_policy=JsAckPolicy.EXPLICIT,
         max_deliver=spec.max_deliver,
         ack_wait=spec.ack_wait_s,
-        backoff=backoff,
         max_ack_pending=spec.max_ack_pending,
     )
 
