@@ -1,0 +1,68 @@
+"""Map a projection's state dataclass to its table: column list, upsert and select, enums as text."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+
+T = TypeVar("T")
+
+
+def _enum_fields(cls: type[Any]) -> dict[str, type[Enum]]:
+    hints = typing.get_type_hints(cls)
+    return {name: kind for name, kind in hints.items() if isinstance(kind, type) and issubclass(kind, Enum)}
+
+
+class Table(Generic[T]):
+    """The table of one state dataclass: its columns are the dataclass fields, in order."""
+
+    def __init__(self, cls: type[T], name: str, key: Sequence[str]) -> None:
+        self.cls = cls
+        self.name = name
+        self.key = tuple(key)
+        self.columns = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        self._enums = _enum_fields(cls)
+
+    def upsert(self, schema: str) -> str:
+        cols = ", ".join(self.columns)
+        values = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c not in self.key)
+        return (
+            f"INSERT INTO {schema}.{self.name} ({cols}) VALUES ({values}) "
+            f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}"
+        )
+
+    def select(self, schema: str) -> str:
+        """Rows whose key is in `$1` (a single-column key) or whose key tuple is in `$1`/`$2`..."""
+        cols = ", ".join(self.columns)
+        if len(self.key) == 1:
+            return f"SELECT {cols} FROM {schema}.{self.name} WHERE {self.key[0]} = ANY($1)"
+        pairs = ", ".join(f"${i + 1}::{'uuid' if i == 0 else 'text'}[]" for i in range(len(self.key)))
+        return (
+            f"SELECT {cols} FROM {schema}.{self.name} "
+            f"WHERE ({', '.join(self.key)}) IN (SELECT * FROM unnest({pairs}))"
+        )
+
+    def row(self, state: T) -> tuple[Any, ...]:
+        values = []
+        for name in self.columns:
+            value = getattr(state, name)
+            values.append(value.value if isinstance(value, Enum) else value)
+        return tuple(values)
+
+    def state(self, record: asyncpg.Record) -> T:
+        values = dict(zip(self.columns, record, strict=True))
+        for name, kind in self._enums.items():
+            if values[name] is not None:
+                values[name] = kind(values[name])
+        return self.cls(**values)
+
+    async def save(self, conn: asyncpg.Connection, schema: str, states: Iterable[T]) -> None:
+        rows = [self.row(s) for s in states]
+        if rows:
+            await conn.executemany(self.upsert(schema), rows)

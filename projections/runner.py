@@ -1,0 +1,236 @@
+"""`Runner`: folds one projection's events from the history stream into its generation's tables.
+
+Stream order, in batches: each batch's view rows and the tracking row commit together. An event at or
+below its aggregate's version is a duplicate (also one re-sent after the dedup window, with a new
+sequence) and is skipped; one ahead of its predecessor waits in a bounded buffer, and the tracking row
+never passes it; a gap that does not fill, or an event the state machine refuses, halts the
+projection with the sequence and the reason. Trading state never skips silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from projections import generations, tracking
+from projections.base import Projection
+from projections.buffer import Buffer, Waiting
+from registry.codec import DecodeError
+from registry.event import Event
+from registry.registry import Registry
+
+K = TypeVar("K", bound=Hashable)
+S = TypeVar("S")
+
+log = logging.getLogger("gordon.projections")
+
+
+class ProjectionHalted(Exception):
+    """The projection stopped at `seq` for `reason`; it resumes only from that event."""
+
+    def __init__(self, name: str, seq: int, reason: str) -> None:
+        super().__init__(f"projection {name} halted at seq {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    batch_size: int = 1000
+    batch_wait_s: float = 0.002
+    idle_wait_s: float = 0.25
+    max_buffer: int = 10_000
+    gap_timeout_s: float = 10.0
+
+
+@dataclass
+class RunnerStats:
+    applied: int = 0
+    duplicates: int = 0
+    buffered: int = 0
+    batches: int = 0
+    processed_seq: int = 0
+    last_seq: int = 0
+    lag: int = 0
+    generation: int = 0
+    halted: str | None = None
+    caught_up: bool = False
+    seen: set[int] = field(default_factory=set, repr=False)
+
+
+class Runner(Generic[K, S]):
+    """One projection's runner: live (follows the live generation) or fixed to one schema (rebuilds)."""
+
+    def __init__(
+        self,
+        projection: Projection[K, S],
+        dsn: str,
+        js: JetStreamContext,
+        registry: Registry,
+        config: RunnerConfig | None = None,
+        *,
+        generation: int | None = None,
+    ) -> None:
+        self.projection = projection
+        self.dsn = dsn
+        self.js = js
+        self.registry = registry
+        self.config = config or RunnerConfig()
+        self.fixed = generation
+        self.stats = RunnerStats()
+        self.buffer: Buffer[K] = Buffer()
+        self.codec = registry.codec(projection.subject)
+
+    async def run(self, stop: asyncio.Event, until_seq: int | None = None) -> RunnerStats:
+        """Fold until `stop` (or, with `until_seq`, until every event up to it is consumed)."""
+        conn = await asyncpg.connect(
+            self.dsn, server_settings={"application_name": f"gordon-proj-{self.projection.name}"}
+        )
+        try:
+            while not stop.is_set():
+                generation = self.fixed or await generations.live_generation(conn, self.projection)
+                if generation is None:
+                    raise LookupError(f"projection {self.projection.name} has no live generation yet")
+                done = await self._follow(conn, generation, stop, until_seq)
+                if done:
+                    break
+        finally:
+            await conn.close()
+        return self.stats
+
+    async def _follow(
+        self, conn: asyncpg.Connection, generation: int, stop: asyncio.Event, until_seq: int | None
+    ) -> bool:
+        """Follow one generation; True when finished (`until_seq` reached), False when it was swapped."""
+        schema = generations.schema_of(self.projection, generation)
+        state = await tracking.read(conn, schema)
+        await tracking.clear_halt(conn, schema)
+        self.buffer.clear()
+        self.stats.generation = generation
+        self.stats.last_seq = self.stats.processed_seq = state.last_seq
+        sub = await self.js.subscribe(
+            self.projection.subject.template.wildcard(),
+            stream=self.registry.history.name,
+            ordered_consumer=True,
+            idle_heartbeat=2.0,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=state.last_seq + 1
+            ),
+            pending_msgs_limit=16 * self.config.batch_size,
+            pending_bytes_limit=32 * 1024 * 1024,
+        )
+        try:
+            while not stop.is_set():
+                if until_seq is not None and self.stats.processed_seq >= until_seq and not self.buffer.size:
+                    return True
+                batch = await self._collect(sub, until_seq)
+                if not batch:
+                    self.stats.caught_up = True
+                    if until_seq is not None and self.stats.lag == 0 and not self.buffer.size:
+                        return True
+                    self._check_gaps()
+                    continue
+                if not self.fixed and await generations.live_generation(conn, self.projection) != generation:
+                    return False
+                await self._apply(conn, schema, batch)
+                self._check_gaps()
+            return True
+        except ProjectionHalted as halted:
+            self.stats.halted = str(halted)
+            await tracking.halt(conn, schema, halted.seq, halted.reason)
+            log.error("%s", halted)
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _collect(self, sub: Any, until_seq: int | None) -> list[Msg]:
+        batch: list[Msg] = []
+        wait = self.config.idle_wait_s
+        while len(batch) < self.config.batch_size:
+            try:
+                msg = await sub.next_msg(timeout=wait)
+            except TimeoutError:
+                break
+            meta = msg.metadata
+            if until_seq is not None and meta.sequence.stream > until_seq:
+                self.stats.lag = 0
+                break
+            self.stats.lag = meta.num_pending
+            batch.append(msg)
+            wait = self.config.batch_wait_s
+        return batch
+
+    async def _apply(self, conn: asyncpg.Connection, schema: str, batch: list[Msg]) -> None:
+        p = self.projection
+        decoded: list[tuple[int, Event]] = []
+        for msg in batch:
+            seq = msg.metadata.sequence.stream
+            try:
+                decoded.append((seq, self.codec.decode(msg.data)))
+            except DecodeError as exc:
+                raise ProjectionHalted(p.name, seq, f"undecodable event: {exc.reason}") from None
+        halted: ProjectionHalted | None = None
+        async with conn.transaction():
+            keys = list(dict.fromkeys(p.key(event) for _, event in decoded))
+            states = await p.load(conn, schema, keys)
+            changed: dict[K, S] = {}
+            now = time.monotonic()
+            processed = decoded[-1][0]
+            for seq, event in decoded:
+                try:
+                    self._one(seq, event, states, changed, now)
+                except ProjectionHalted as exc:
+                    halted, processed = exc, seq - 1  # keep what came before the poison event
+                    break
+            await p.save(conn, schema, changed)
+            lowest = self.buffer.lowest_seq()
+            last = processed if lowest is None else min(processed, lowest - 1)
+            await tracking.advance(conn, schema, last, processed)
+        self.stats.batches += 1
+        self.stats.processed_seq = processed
+        self.stats.last_seq = max(self.stats.last_seq, last)
+        if halted is not None:
+            raise halted
+
+    def _one(self, seq: int, event: Event, states: dict[K, S], changed: dict[K, S], now: float) -> None:
+        p = self.projection
+        key = p.key(event)
+        version = p.version(event)
+        current = p.state_version(states[key]) if key in states else 0
+        if version <= current:
+            self.stats.duplicates += 1
+            return
+        if version > current + 1:
+            self.buffer.hold(key, version, Waiting(seq, event, now, current))
+            self.stats.buffered += 1
+            if self.buffer.size > self.config.max_buffer:
+                gap = self.buffer.oldest(now)
+                raise ProjectionHalted(p.name, gap.seq if gap else seq, f"buffer full: {gap}")
+            return
+        while True:
+            try:
+                states[key] = p.fold(states.get(key), event)
+            except Exception as exc:
+                raise ProjectionHalted(p.name, seq, f"{type(exc).__name__}: {exc}") from None
+            changed[key] = states[key]
+            self.stats.applied += 1
+            waiting = self.buffer.take(key, version + 1)
+            if waiting is None:
+                return
+            seq, event, version = waiting.seq, waiting.event, version + 1
+
+    def _check_gaps(self) -> None:
+        gap = self.buffer.oldest(time.monotonic())
+        if gap is not None and gap.age_s > self.config.gap_timeout_s:
+            raise ProjectionHalted(self.projection.name, gap.seq, f"gap did not fill: {gap}")
