@@ -27,7 +27,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.synced
-	$(VENV)/bin/mypy gordon registry schemas producers consumers projections migrations
+	$(VENV)/bin/mypy gordon registry schemas producers consumers projections migrations domain
 
 check-generated: $(VENV)/.synced
 	$(VENV)/bin/gordon asyncapi --check
