@@ -14,8 +14,14 @@ T = TypeVar("T")
 
 
 def _enum_fields(cls: type[Any]) -> dict[str, type[Enum]]:
-    hints = typing.get_type_hints(cls)
-    return {name: kind for name, kind in hints.items() if isinstance(kind, type) and issubclass(kind, Enum)}
+    """Fields typed as an Enum (or an optional one), which the table stores as text."""
+    found = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_args(hint) else [hint]
+        kind = args[0] if len(args) == 1 else None
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            found[name] = kind
+    return found
 
 
 class Table(Generic[T]):

@@ -14,7 +14,7 @@ from domain.versions import StaleVersion, VersionGap
 from schemas.common import Market, OrderType, Side
 from schemas.risk import Breaker, BreakerEvent, LatchAction
 from schemas.trading import OrderEvent, OrderEventKind
-from tests.domain.builders import BOT, INTENT, ORDER
+from tests.trading_domain.builders import BOT, INTENT, ORDER
 
 K = OrderEventKind
 T0 = 1_700_000_000_000

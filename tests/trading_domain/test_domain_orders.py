@@ -19,7 +19,7 @@ from domain.orders import (
 )
 from domain.versions import StaleVersion, VersionGap
 from schemas.trading import OrderEvent, OrderEventKind
-from tests.domain.builders import INTENT, ORDER, history, order_event
+from tests.trading_domain.builders import INTENT, ORDER, history, order_event
 
 K = OrderEventKind
 S = OrderStatus

@@ -18,7 +18,7 @@ from domain.versions import StaleVersion, VersionGap
 from schemas.common import Market, OrderType, Side
 from schemas.risk import Breaker, BreakerEvent, LatchAction
 from schemas.trading import Fill, OrderEvent, OrderEventKind
-from tests.domain.builders import BOT, INTENT, ORDER, breaker_event, fill
+from tests.trading_domain.builders import BOT, INTENT, ORDER, breaker_event, fill
 
 K = OrderEventKind
 FAST = settings(max_examples=150, deadline=None)

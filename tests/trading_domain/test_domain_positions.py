@@ -11,7 +11,7 @@ from domain.symbols import UnknownSymbol, split_symbol
 from domain.versions import StaleVersion, VersionGap
 from schemas.common import Market, Side
 from schemas.trading import Fill
-from tests.domain.builders import BOT, fill
+from tests.trading_domain.builders import BOT, fill
 
 BUY, SELL = Side.BUY, Side.SELL
 
