@@ -1,15 +1,27 @@
-"""What `gordon up` runs beside the servers: the streams from the registry, then the bus services."""
+"""What `gordon up` runs beside the servers: streams and projection generations first, then the drain and
+the projection runners."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+from nats.js import JetStreamContext
 
 from gordon.runtime.dsn import with_user
 from gordon.runtime.servers import Endpoints
 from migrations import roles
 from producers.drain.runner import connect_nats, run_drain
+from projections import generations
+from projections.base import Projection
+from projections.catalog import PROJECTIONS
+from projections.runner import ProjectionHalted, Runner
 from registry.streams import ensure_streams
 from schemas import REGISTRY
+
+log = logging.getLogger("gordon.up")
 
 
 async def prepare_streams(nats_url: str) -> dict[str, str]:
@@ -19,6 +31,34 @@ async def prepare_streams(nats_url: str) -> dict[str, str]:
         return await ensure_streams(client.jetstream(), REGISTRY.streams)
     finally:
         await client.close()
+
+
+async def prepare_projections(database_url: str) -> dict[str, int]:
+    """Make sure every projection has a live generation and its `trading.<view>`; returns them."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return {name: await generations.ensure_live(conn, p) for name, p in PROJECTIONS.items()}
+    finally:
+        await conn.close()
+
+
+async def projections(endpoints: Endpoints) -> None:
+    """A live runner per projection, as `gordon_projector`; a halted one stays halted (and says so)."""
+    client = await connect_nats(endpoints.nats_url, "gordon-projections")
+    dsn = with_user(endpoints.database_url, roles.PROJECTOR)
+    try:
+        await asyncio.gather(*(_follow(p, dsn, client.jetstream()) for p in PROJECTIONS.values()))
+    finally:
+        await client.close()
+
+
+async def _follow(projection: Projection[Any, Any], dsn: str, js: JetStreamContext) -> None:
+    runner = Runner(projection, dsn, js, REGISTRY)
+    try:
+        await runner.run(asyncio.Event())
+    except ProjectionHalted as halted:
+        log.error("%s; see `gordon projections status`, fix, then restart", halted)
+        await asyncio.Event().wait()
 
 
 async def drain(endpoints: Endpoints) -> None:

@@ -20,7 +20,7 @@ from gordon.settings import Settings, redact_password
 
 Service = Callable[[Endpoints], Awaitable[None]]
 
-SERVICES: tuple[Service, ...] = (platform.drain,)
+SERVICES: tuple[Service, ...] = (platform.drain, platform.projections)
 
 
 class ServiceError(GordonError):
@@ -43,6 +43,8 @@ def up(
             _migrate(endpoints.database_url, err)
             streams = asyncio.run(platform.prepare_streams(endpoints.nats_url))
             print("gordon up: streams " + ", ".join(f"{k} {v}" for k, v in streams.items()), file=err)
+            live = asyncio.run(platform.prepare_projections(endpoints.database_url))
+            print("gordon up: projections " + ", ".join(f"{k} g{v}" for k, v in live.items()), file=err)
             database = redact_password(endpoints.database_url)
             print(f"gordon up: ready nats={endpoints.nats_url} database={database}", file=out)
             out.flush()

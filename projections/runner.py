@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from projections import generations, tracking
+from projections import generations, metrics, tracking
 from projections.base import Projection
 from projections.buffer import Buffer, Waiting
 from registry.codec import DecodeError
@@ -116,6 +116,7 @@ class Runner(Generic[K, S]):
         state = await tracking.read(conn, schema)
         await tracking.clear_halt(conn, schema)
         self.buffer.clear()
+        metrics.HALTED.labels(self.projection.name).set(0)
         self.stats.generation = generation
         self.stats.last_seq = self.stats.processed_seq = state.last_seq
         sub = await self.js.subscribe(
@@ -147,6 +148,7 @@ class Runner(Generic[K, S]):
             return True
         except ProjectionHalted as halted:
             self.stats.halted = str(halted)
+            metrics.HALTED.labels(self.projection.name).set(1)
             await tracking.halt(conn, schema, halted.seq, halted.reason)
             log.error("%s", halted)
             raise
@@ -200,6 +202,9 @@ class Runner(Generic[K, S]):
         self.stats.batches += 1
         self.stats.processed_seq = processed
         self.stats.last_seq = max(self.stats.last_seq, last)
+        name = self.projection.name
+        metrics.LAG.labels(name).set(self.stats.lag)
+        metrics.LAST_SEQ.labels(name).set(self.stats.last_seq)
         if halted is not None:
             raise halted
 
@@ -210,6 +215,7 @@ class Runner(Generic[K, S]):
         current = p.state_version(states[key]) if key in states else 0
         if version <= current:
             self.stats.duplicates += 1
+            metrics.DUPLICATES.labels(p.name).inc()
             return
         if version > current + 1:
             self.buffer.hold(key, version, Waiting(seq, event, now, current))
@@ -225,6 +231,7 @@ class Runner(Generic[K, S]):
                 raise ProjectionHalted(p.name, seq, f"{type(exc).__name__}: {exc}") from None
             changed[key] = states[key]
             self.stats.applied += 1
+            metrics.APPLIED.labels(p.name).inc()
             waiting = self.buffer.take(key, version + 1)
             if waiting is None:
                 return

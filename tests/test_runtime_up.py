@@ -16,15 +16,14 @@ import asyncpg
 import nats
 import pytest
 
-from bench.samples import samples
 from gordon.runtime.proctree import Proc, alive, descendants
 from gordon.runtime.servers import Endpoints
 from gordon.up import ServiceError, supervise
-from producers.channels import RISK_COMMANDS
 from producers.outbox import Outbox
+from producers.stores.latch import LatchStore
 from registry.subject import Service
 from schemas import REGISTRY
-from schemas.risk import RiskCommand
+from schemas.risk import Breaker
 
 GORDON = Path(sys.executable).parent / "gordon"
 READY_TIMEOUT = 90.0
@@ -98,19 +97,23 @@ async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up) -> No
     tree = gordon_up.tree()
     assert len(tree) >= 2, "nats-server and the postmaster with its processes"
     connection = await asyncpg.connect(gordon_up.endpoints.database_url)
-    event = samples()[RiskCommand]
+    store = LatchStore(Outbox(REGISTRY, Service.RISK))
     async with connection.transaction():
-        await Outbox(REGISTRY, Service.RISK).publish_within(connection, RISK_COMMANDS(), event)
-    await connection.close()
-    client = await nats.connect(gordon_up.endpoints.nats_url)
-    js = client.jetstream()
-    for _ in range(200):
-        if (await js.stream_info("gordon-bus")).state.messages:
+        latch = await store.load(connection)
+        latch.trip(Breaker.DRAWDOWN, 0.06, 0.05, "up test", ts_ms=1)
+        (event,) = await store.save(connection, latch)
+    halted = None
+    for _ in range(300):  # the drain, the history stream and the latch projection all run inside up
+        halted = await connection.fetchval("SELECT halted FROM trading.risk_state WHERE latch_id = 'global'")
+        if halted:
             break
         await asyncio.sleep(0.05)
-    stored = await js.get_msg("gordon-bus", 1)
+    await connection.close()
+    assert halted, gordon_up.stderr()
+    client = await nats.connect(gordon_up.endpoints.nats_url)
+    stored = await client.jetstream().get_msg("gordon-bus", 1)
     await client.close()
-    assert (stored.headers or {})["Nats-Msg-Id"] == str(event.event_id), "the drain runs inside gordon up"
+    assert (stored.headers or {})["Nats-Msg-Id"] == str(event.event_id)
     assert "database migrated to head" in gordon_up.stderr()
     assert "gordon-bus" in gordon_up.stderr()
 
