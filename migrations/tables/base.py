@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import UserDefinedType
 
-SCHEMAS: tuple[str, ...] = ("bus", "trading", "market_data")
+SCHEMAS: tuple[str, ...] = ("bus", "trading", "market_data", "paper")
 """Every schema the migrations own; `trading` has no tables yet."""
 
 NAMING_CONVENTION: dict[str, str] = {

@@ -107,3 +107,112 @@ projections = sa.Table(
     sa.CheckConstraint("generation >= 1", name="generation_positive"),
     schema="trading",
 )
+
+order_intents = sa.Table(
+    "order_intents",
+    metadata,
+    # The bot's record of every intent it published (written with the outbox row).
+    sa.Column("intent_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("event_id", pg.UUID(as_uuid=True), nullable=False, unique=True),
+    sa.Column("bot_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("market", sa.Text, nullable=False),
+    sa.Column("side", sa.Text, nullable=False),
+    sa.Column("order_type", sa.Text, nullable=False),
+    sa.Column("qty", sa.Numeric, nullable=False),
+    sa.Column("limit_price", sa.Double, nullable=True),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("valid_until_ms", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=sa.text("''")),
+    sa.CheckConstraint(SIDES, name="side"),
+    sa.CheckConstraint(MARKETS, name="market"),
+    sa.CheckConstraint("valid_until_ms >= created_ms", name="valid_after_created"),
+    schema="trading",
+)
+
+intent_receipts = sa.Table(
+    "intent_receipts",
+    metadata,
+    # The executor's idempotency key: one outcome per intent, written in the deciding transaction.
+    sa.Column("intent_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("order_id", pg.UUID(as_uuid=True), nullable=True),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=sa.text("''")),
+    sa.Column("ts_ms", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("outcome IN ('placed', 'expired', 'halted', 'paused', 'rejected')", name="outcome"),
+    schema="trading",
+)
+
+bot_configs = sa.Table(
+    "bot_configs",
+    metadata,
+    sa.Column("bot_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("market", sa.Text, nullable=False),
+    sa.Column("tf", sa.Text, nullable=False),
+    sa.Column("strategy", sa.Text, nullable=False),
+    sa.Column("params", pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("desired_state", sa.Text, nullable=False, server_default=sa.text("'running'")),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(MARKETS, name="market"),
+    sa.CheckConstraint("desired_state IN ('running', 'paused', 'stopped')", name="desired_state"),
+    schema="trading",
+)
+
+bot_strategy_state = sa.Table(
+    "bot_strategy_state",
+    metadata,
+    sa.Column("bot_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("state", pg.JSONB, nullable=False),
+    sa.Column("last_open_time_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    schema="trading",
+)
+
+risk_config = sa.Table(
+    "risk_config",
+    metadata,
+    sa.Column("breaker", sa.Text, primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("threshold", sa.Double, nullable=False),
+    sa.Column("window_ms", sa.BigInteger, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    schema="trading",
+)
+
+risk_audit_log = sa.Table(
+    "risk_audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("ts_ms", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("action IN ('resume', 'flatten', 'pause', 'trip')", name="action"),
+    schema="trading",
+)
+
+executor_controls = sa.Table(
+    "executor_controls",
+    metadata,
+    # One row: whether the executor places new orders (risk.commands pause / resume).
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Column("reason", sa.Text, nullable=False, server_default=sa.text("''")),
+    sa.Column("changed_ms", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.CheckConstraint("id = 1", name="single_row"),
+    schema="trading",
+)
+
+reconcile_runs = sa.Table(
+    "reconcile_runs",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("started_ms", sa.BigInteger, nullable=False),
+    sa.Column("finished_ms", sa.BigInteger, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("mismatches", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("details", pg.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.CheckConstraint("status IN ('running', 'clean', 'repaired', 'failed')", name="status"),
+    schema="trading",
+)
