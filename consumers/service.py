@@ -76,14 +76,21 @@ class ServiceRuntime:
 
 
 def service_app(
-    service: Service, *, clock: Callable[[], int] = wall_clock_ms
+    service: Service,
+    *,
+    nats_url: str | None = None,
+    database_url: str | None = None,
+    clock: Callable[[], int] = wall_clock_ms,
 ) -> tuple[FastStream, NatsBroker, ServiceRuntime]:
-    """The FastStream app, its broker and the runtime of `service`, configured from the environment."""
+    """The FastStream app, its broker and the runtime of `service`; URLs default to the environment
+    (GORDON_NATS_URL, GORDON_DATABASE_URL: the schema owner's URL, from which the role's is derived)."""
     settings = Settings.from_env()
-    if not settings.nats_url or not settings.database_url:
-        missing = NATS_URL if not settings.nats_url else DATABASE_URL
+    nats_url = nats_url or settings.nats_url
+    database_url = database_url or settings.database_url
+    if not nats_url or not database_url:
+        missing = NATS_URL if not nats_url else DATABASE_URL
         raise NotConfigured(f"{service} service: {missing} is not set")
-    runtime = ServiceRuntime(service, settings.nats_url, settings.database_url, clock)
-    broker = NatsBroker(settings.nats_url, logger=None, max_reconnect_attempts=-1, reconnect_time_wait=1)
+    runtime = ServiceRuntime(service, nats_url, database_url, clock)
+    broker = NatsBroker(nats_url, logger=None, max_reconnect_attempts=-1, reconnect_time_wait=1)
     app = FastStream(broker, on_startup=[runtime.open], after_shutdown=[runtime.close])
     return app, broker, runtime
