@@ -1,0 +1,1 @@
+"""The bot service: SMA crossover bots turning closed klines into order intents."""
