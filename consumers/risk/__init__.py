@@ -1,0 +1,1 @@
+"""The risk service: circuit breakers over fills and klines, and the halt latch they trip."""
