@@ -37,7 +37,11 @@ DEFAULT_PEAK_WINDOW_MS = 86_400_000
 
 @dataclass
 class RiskService:
-    """The app and its state: the equity book, the peak window, the last kline time, the latch seen."""
+    """The app and its state: the equity book, the peak window, the last kline time, the latch seen.
+
+    Equity samples are stamped by the injected clock when seen (stored fills at restart by their own time),
+    so the drawdown window and the staleness window run on one clock.
+    """
 
     app: FastStream
     broker: NatsBroker
@@ -68,11 +72,8 @@ class RiskService:
             self.book.apply(fill)
             if fill.ts_ms >= view.resumed_ms:
                 self.peaks.add(fill.ts_ms, self.book.total())
-        self.peaks.add(max(self.peaks_last_ms(), view.resumed_ms), self.book.total())
         self.last_kline_ms = self.clock()
-
-    def peaks_last_ms(self) -> int:
-        return max((m.ts_ms for m in self.book.marks.values()), default=0)
+        self.peaks.add(self.last_kline_ms, self.book.total())
 
     async def reload_config(self) -> None:
         """Re-read trading.risk_config (thresholds are tunable at run time)."""
@@ -95,7 +96,7 @@ class RiskService:
             await self._fill_gap(fill)
             applied = self.book.apply(fill)
         if applied:
-            self.peaks.add(fill.ts_ms, self.book.total())
+            self.peaks.add(self.clock(), self.book.total())
         await self.check_drawdown()
 
     async def _fill_gap(self, fill: Fill) -> None:
@@ -110,7 +111,7 @@ class RiskService:
         """Note the arrival (connectivity), mark open positions at the close, evaluate the drawdown."""
         self.last_kline_ms = max(self.last_kline_ms, self.clock())
         if self.book.mark(kline):
-            self.peaks.add(kline.close_time_ms, self.book.total())
+            self.peaks.add(self.clock(), self.book.total())
         await self.check_drawdown()
 
     async def check_drawdown(self) -> BreakerEvent | None:
@@ -139,7 +140,7 @@ class RiskService:
             self._latch_version = version
             if self._view.resumed_version > self._seen_resume:
                 self._seen_resume = self._view.resumed_version
-                self.peaks.restart(self.peaks_last_ms(), self.book.total())
+                self.peaks.restart(self.clock(), self.book.total())
         return self._view
 
     async def _trip(self, breach: Breach) -> BreakerEvent | None:
