@@ -1,0 +1,150 @@
+"""The paper exchange: prices from the 1m klines, a slippage and fee model, and its own books.
+
+Pricing: a market order fills at once, in full, at the latest 1m close of its market and symbol (klines
+opened at or before now, read through `market_data.v_klines_reader`) moved against the taker by
+`slippage_bps` (a buy pays close x (1 + bps/10 000), a sell gets close x (1 - bps/10 000)). With no kline
+the order is rejected. A limit order that is marketable on arrival (buy limit >= close, sell limit <= close)
+fills at once like a market order, its price capped at the limit; otherwise it rests, and fills in full at
+its limit price as soon as a later 1m kline trades through it (buy: low <= limit; sell: high >= limit).
+
+Fees, always in the quote asset (the fill's `fee_asset`, e.g. USDT of BTCUSDT): taker 0.10% of the fill's
+notional (qty x price) for market orders and marketable limits, maker 0.02% for resting limit fills;
+quantized to 1e-8, half to even (the positions reducer's rule).
+
+Books: `paper.orders` (one row per order: qty, filled qty, status) and `paper.fills` are written in the
+transaction that records the executor's own order and fill events, so the two sides can only differ by
+tampering, which the reconcile reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+
+from domain.orders import OrderState
+from domain.positions import quantize
+from domain.symbols import split_symbol
+from schemas.common import Market, Side
+from schemas.trading import Fill, Liquidity
+
+BPS = Decimal(10_000)
+
+LAST_CLOSE = """
+SELECT close FROM market_data.v_klines_reader
+WHERE market = $1 AND symbol = $2 AND tf = '1m' AND open_time_ms <= $3
+ORDER BY open_time_ms DESC LIMIT 1
+"""
+
+CROSSED = """
+SELECT min(low) AS low, max(high) AS high FROM market_data.v_klines_reader
+WHERE market = $1 AND symbol = $2 AND tf = '1m' AND open_time_ms >= $3 AND open_time_ms <= $4
+"""
+
+BOOK_ORDER = """
+INSERT INTO paper.orders (order_id, bot_id, symbol, side, qty, filled_qty, status, ts_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (order_id) DO UPDATE SET filled_qty = EXCLUDED.filled_qty, status = EXCLUDED.status,
+    ts_ms = EXCLUDED.ts_ms
+"""
+
+BOOK_FILL = """
+INSERT INTO paper.fills (fill_id, order_id, qty, price, fee, fee_asset, ts_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+
+@dataclass(frozen=True)
+class FeeModel:
+    """Fee rates as fractions of notional, charged in the quote asset."""
+
+    taker: Decimal = Decimal("0.001")
+    maker: Decimal = Decimal("0.0002")
+
+    def fee(self, qty: Decimal, price: float, liquidity: Liquidity) -> Decimal:
+        rate = self.taker if liquidity is Liquidity.TAKER else self.maker
+        return quantize(qty * Decimal(str(price)) * rate)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What the paper exchange did with (part of) an order: price, fee and who took liquidity."""
+
+    qty: Decimal
+    price: float
+    fee: Decimal
+    fee_asset: str
+    liquidity: Liquidity
+
+
+@dataclass(frozen=True)
+class PaperExchange:
+    """Prices and fills orders against the stored klines; see the module docstring for the rules."""
+
+    fees: FeeModel = FeeModel()
+    slippage_bps: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        if self.slippage_bps < 0:
+            raise ValueError(f"slippage must be at least 0 bps, got {self.slippage_bps}")
+
+    async def last_close(
+        self, conn: asyncpg.Connection, market: Market, symbol: str, now_ms: int
+    ) -> float | None:
+        """The latest 1m close of `symbol` on `market` opened at or before `now_ms`; None without klines."""
+        close = await conn.fetchval(LAST_CLOSE, market.value, symbol, now_ms)
+        return None if close is None else float(close)
+
+    def taker_price(self, side: Side, close: float) -> float:
+        """The close moved against the taker by the slippage."""
+        move = self.slippage_bps / BPS
+        factor = Decimal(1) + move if side is Side.BUY else Decimal(1) - move
+        return float(quantize(Decimal(str(close)) * factor))
+
+    def take(
+        self, symbol: str, side: Side, qty: Decimal, close: float, limit: float | None
+    ) -> Execution | None:
+        """Fill `qty` now as taker (a market order, or a limit marketable at `close`); None if it rests."""
+        if limit is not None and not (close <= limit if side is Side.BUY else close >= limit):
+            return None
+        price = self.taker_price(side, close)
+        if limit is not None:
+            price = min(price, limit) if side is Side.BUY else max(price, limit)
+        return self._execution(symbol, qty, price, Liquidity.TAKER)
+
+    async def crossed(self, conn: asyncpg.Connection, order: OrderState, now_ms: int) -> Execution | None:
+        """The maker fill of a resting limit order's remainder once a kline since it rests trades through."""
+        if order.limit_price is None:
+            return None
+        row = await conn.fetchrow(CROSSED, order.market.value, order.symbol, order.created_ms, now_ms)
+        if row is None or row["low"] is None:
+            return None
+        limit = order.limit_price
+        hit = row["low"] <= limit if order.side is Side.BUY else row["high"] >= limit
+        if not hit:
+            return None
+        return self._execution(order.symbol, order.qty - order.filled_qty, limit, Liquidity.MAKER)
+
+    def _execution(self, symbol: str, qty: Decimal, price: float, liquidity: Liquidity) -> Execution:
+        _, quote = split_symbol(symbol)
+        return Execution(qty, price, self.fees.fee(qty, price, liquidity), quote, liquidity)
+
+    async def book_order(self, tx: asyncpg.Connection, order: OrderState) -> None:
+        """Write the order's status and filled quantity into the exchange's own book."""
+        await tx.execute(
+            BOOK_ORDER,
+            order.order_id,
+            order.bot_id,
+            order.symbol,
+            order.side.value,
+            order.qty,
+            order.filled_qty,
+            order.status.value,
+            order.updated_ms,
+        )
+
+    async def book_fill(self, tx: asyncpg.Connection, fill: Fill) -> None:
+        await tx.execute(
+            BOOK_FILL, fill.fill_id, fill.order_id, fill.qty, fill.price, fill.fee, fill.fee_asset, fill.ts_ms
+        )
