@@ -48,8 +48,9 @@ KLINES = Subject(
             binds=("market", "symbol_lc", "tf"),
             instance=(BOT_UUID,),
             start_at=StartAt.NEW,
-            description="One durable per bot and series; a new bot starts at new klines and "
-            "warms up from v_klines_reader.",
+            max_ack_pending=1,
+            description="One durable per bot and series, one kline in flight so a retried one is "
+            "never overtaken; a new bot starts at new klines and warms up from v_klines_reader.",
         ),
         ConsumerSpec(
             Service.RISK,
