@@ -68,9 +68,13 @@ class RiskService:
         await self.reload_config()
         view = await self._latch()
         self._seen_resume = view.resumed_version
+        counting = False  # the peak counts from the last resume (or the first fill)
         for fill in await stored_fills(pool):
+            if not counting and fill.ts_ms >= view.resumed_ms:
+                counting = True
+                self.peaks.add(view.resumed_ms or fill.ts_ms, self.book.total())
             self.book.apply(fill)
-            if fill.ts_ms >= view.resumed_ms:
+            if counting:
                 self.peaks.add(fill.ts_ms, self.book.total())
         self.last_kline_ms = self.clock()
         self.peaks.add(self.last_kline_ms, self.book.total())
