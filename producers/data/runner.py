@@ -82,7 +82,9 @@ class Feeder:
         self._task: asyncio.Task[None] | None = None
         self.sim: SimulatedClock | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start the loop as a task of the running event loop (async: app hooks that are plain
+        functions would run in a worker thread)."""
         if self._task is None:
             self._stopping.clear()
             self._task = asyncio.create_task(self.run(), name="data-feed")

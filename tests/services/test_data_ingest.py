@@ -155,7 +155,7 @@ async def test_fed_candles_are_stored_aggregated_published_once_and_fresh(
     ingest = Ingest(runtime.outbox, clock)
     symbols = ("BTCUSDT", "ETHUSDT")
     feeder = Feeder(lambda: runtime.pool, ingest, FeedOptions(symbols=symbols, seed=11, start_ms=START))
-    feeder.start()
+    await feeder.start()
     try:
         # 130 minutes: per symbol 130 1m, 26 5m, 8 15m and 2 1h candles.
         await feed_until(feeder, clock, START + 130 * MINUTE_MS, 2 * (130 + 26 + 8 + 2))
@@ -223,7 +223,7 @@ async def test_restart_resumes_after_the_last_stored_candle_and_repeats_nothing(
     ingest = Ingest(runtime.outbox, clock)
     options = FeedOptions(symbols=("BTCUSDT", "ETHUSDT"), seed=11, start_ms=START)
     first = Feeder(lambda: runtime.pool, ingest, options)
-    first.start()
+    await first.start()
     try:
         await feed_until(first, clock, START + 42 * MINUTE_MS, 2 * (42 + 8 + 2))
     finally:
@@ -231,7 +231,7 @@ async def test_restart_resumes_after_the_last_stored_candle_and_repeats_nothing(
 
     # A second feeder (a restarted process) walks from the first stored candle and skips what is stored.
     second = Feeder(lambda: runtime.pool, ingest, options)
-    second.start()
+    await second.start()
     try:
         await feed_until(second, clock, START + 130 * MINUTE_MS, 2 * (88 + 18 + 6 + 2))
     finally:
