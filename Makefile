@@ -17,7 +17,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	touch $@
 
 run: $(VENV)/.synced
-	$(VENV)/bin/gordon up
+	$(VENV)/bin/gordon up --demo
 
 test: $(VENV)/.synced lint typecheck check-generated
 	$(VENV)/bin/pytest

@@ -13,14 +13,24 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
 from gordon import platform
+from gordon import services as catalog
 from gordon.errors import GordonError
 from gordon.migrate import upgrade
 from gordon.runtime.servers import Endpoints, running_servers
 from gordon.settings import Settings, redact_password
+from gordon.view import live_view
 
 Service = Callable[[Endpoints], Awaitable[None]]
 
 SERVICES: tuple[Service, ...] = (platform.drain, platform.projections)
+"""What always runs: the outbox drain and the projection runners."""
+
+
+def platform_services(names: Sequence[str], *, demo: bool, view: bool) -> tuple[Service, ...]:
+    """The drain and projections, then the named services (in start order), then the live view."""
+    chosen = [n for n in catalog.NAMES if n in names]
+    extra: tuple[Service, ...] = (live_view,) if view else ()
+    return (*SERVICES, *(catalog.service(n, demo=demo) for n in chosen), *extra)
 
 
 class ServiceError(GordonError):
@@ -31,6 +41,7 @@ def up(
     settings: Settings,
     services: Sequence[Service] = SERVICES,
     *,
+    demo: bool = False,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
@@ -45,6 +56,9 @@ def up(
             print("gordon up: streams " + ", ".join(f"{k} {v}" for k, v in streams.items()), file=err)
             live = asyncio.run(platform.prepare_projections(endpoints.database_url))
             print("gordon up: projections " + ", ".join(f"{k} g{v}" for k, v in live.items()), file=err)
+            if demo:
+                seeded = asyncio.run(catalog.seed_demo_bots(endpoints.database_url))
+                print(f"gordon up: demo feed on, {seeded} demo bots added", file=err)
             database = redact_password(endpoints.database_url)
             print(f"gordon up: ready nats={endpoints.nats_url} database={database}", file=out)
             out.flush()

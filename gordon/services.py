@@ -1,0 +1,101 @@
+"""The five services as `gordon up` runs them: each one's FastStream app, started in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import asyncpg
+from faststream import FastStream
+
+from consumers.bot.strategy import NAME as STRATEGY
+from gordon.runtime.servers import Endpoints
+from registry.ids import uuid7
+
+NAMES = ("data", "executor", "risk", "manager", "bot")
+"""Start order: prices first, then the executor and risk, then the bots that trade on them."""
+
+DEMO_SPEED = 120.0
+"""The demo feed runs one simulated minute every half second."""
+DEMO_BACKFILL_MINUTES = 120
+DEMO_BOTS = (
+    ("BTCUSDT", {"fast": 5, "slow": 20, "qty": "0.01"}),
+    ("ETHUSDT", {"fast": 5, "slow": 20, "qty": "0.2"}),
+)
+
+
+class Built(Protocol):
+    app: FastStream
+
+
+Service = Callable[[Endpoints], Awaitable[None]]
+
+
+def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
+    urls: dict[str, Any] = {"nats_url": endpoints.nats_url, "database_url": endpoints.database_url}
+    if name == "data":
+        from producers.data.service import build as data
+
+        if demo:
+            start = time.time_ns() // 1_000_000 - 2 * 24 * 3600 * 1000
+            return data(**urls, speed=DEMO_SPEED, start_ms=start, backfill_minutes=DEMO_BACKFILL_MINUTES)
+        return data(**urls)
+    if name == "executor":
+        from consumers.executor.service import build as executor
+
+        return executor(**urls)
+    if name == "risk":
+        from consumers.risk.service import build as risk
+
+        return risk(**urls)
+    if name == "manager":
+        from consumers.manager.service import build as manager
+
+        return manager(**urls)
+    if name == "bot":
+        from consumers.bot.service import build as bot
+
+        return bot(**urls)
+    raise ValueError(f"unknown service {name!r} (known: {', '.join(NAMES)})")
+
+
+def service(name: str, *, demo: bool = False, after: Callable[[], Awaitable[None]] | None = None) -> Service:
+    """A supervised task running service `name` until cancelled, then stopping its app cleanly."""
+
+    async def run(endpoints: Endpoints) -> None:
+        if after is not None:
+            await after()
+        built = _build(name, endpoints, demo)
+        await built.app.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.shield(built.app.stop())
+
+    run.__qualname__ = f"service:{name}"
+    return run
+
+
+async def seed_demo_bots(database_url: str) -> int:
+    """Two SMA-crossover bots on spot 1m klines, unless bots are configured already; returns how many."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        if await conn.fetchval("SELECT count(*) FROM trading.bot_configs"):
+            return 0
+        now = time.time_ns() // 1_000_000
+        for symbol, params in DEMO_BOTS:
+            await conn.execute(
+                "INSERT INTO trading.bot_configs (bot_id, symbol, market, tf, strategy, params, created_ms) "
+                "VALUES ($1, $2, 'spot', '1m', $3, $4::jsonb, $5)",
+                uuid7(),
+                symbol,
+                STRATEGY,
+                json.dumps(params),
+                now,
+            )
+        return len(DEMO_BOTS)
+    finally:
+        await conn.close()
