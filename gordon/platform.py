@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 
 from gordon.runtime.dsn import with_user
 from gordon.runtime.servers import Endpoints
+from gordon.stopping import until_cancelled
 from migrations import roles
 from producers.drain.runner import connect_nats, run_drain
 from projections import generations
@@ -44,27 +45,30 @@ async def prepare_projections(database_url: str) -> dict[str, int]:
 
 async def projections(endpoints: Endpoints) -> None:
     """A live runner per projection, as `gordon_projector`; a halted one stays halted (and says so)."""
-    client = await connect_nats(endpoints.nats_url, "gordon-projections")
-    dsn = with_user(endpoints.database_url, roles.PROJECTOR)
-    try:
-        await asyncio.gather(*(_follow(p, dsn, client.jetstream()) for p in PROJECTIONS.values()))
-    finally:
-        await client.close()
+
+    async def main(stop: asyncio.Event) -> None:
+        client = await connect_nats(endpoints.nats_url, "gordon-projections")
+        dsn = with_user(endpoints.database_url, roles.PROJECTOR)
+        try:
+            await asyncio.gather(*(_follow(p, dsn, client.jetstream(), stop) for p in PROJECTIONS.values()))
+        finally:
+            await client.close()
+
+    await until_cancelled("projections", main)
 
 
-async def _follow(projection: Projection[Any, Any], dsn: str, js: JetStreamContext) -> None:
+async def _follow(
+    projection: Projection[Any, Any], dsn: str, js: JetStreamContext, stop: asyncio.Event
+) -> None:
     runner = Runner(projection, dsn, js, REGISTRY)
     try:
-        await runner.run(asyncio.Event())
+        await runner.run(stop)
     except ProjectionHalted as halted:
         log.error("%s; see `gordon projections status`, fix, then restart", halted)
-        await asyncio.Event().wait()
+        await stop.wait()
 
 
 async def drain(endpoints: Endpoints) -> None:
     """The outbox drain, connected as the least-privileged `gordon_drain` role."""
-    stop = asyncio.Event()
-    try:
-        await run_drain(endpoints.nats_url, with_user(endpoints.database_url, roles.DRAIN), stop)
-    finally:
-        stop.set()
+    dsn = with_user(endpoints.database_url, roles.DRAIN)
+    await until_cancelled("drain", lambda stop: run_drain(endpoints.nats_url, dsn, stop))

@@ -13,6 +13,7 @@ from faststream import FastStream
 
 from consumers.bot.strategy import NAME as STRATEGY
 from gordon.runtime.servers import Endpoints
+from gordon.stopping import until_cancelled
 from registry.ids import uuid7
 
 NAMES = ("data", "executor", "risk", "manager", "bot")
@@ -68,12 +69,16 @@ def service(name: str, *, demo: bool = False, after: Callable[[], Awaitable[None
     async def run(endpoints: Endpoints) -> None:
         if after is not None:
             await after()
-        built = _build(name, endpoints, demo)
-        await built.app.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await asyncio.shield(built.app.stop())
+
+        async def main(stop: asyncio.Event) -> None:
+            built = _build(name, endpoints, demo)
+            await built.app.start()
+            try:
+                await stop.wait()
+            finally:
+                await built.app.stop()
+
+        await until_cancelled(f"service {name}", main)
 
     run.__qualname__ = f"service:{name}"
     return run

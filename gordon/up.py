@@ -18,6 +18,7 @@ from gordon.errors import GordonError
 from gordon.migrate import upgrade
 from gordon.runtime.servers import Endpoints, running_servers
 from gordon.settings import Settings, redact_password
+from gordon.stopping import until_cancelled
 from gordon.view import live_view
 
 Service = Callable[[Endpoints], Awaitable[None]]
@@ -29,7 +30,7 @@ SERVICES: tuple[Service, ...] = (platform.drain, platform.projections)
 def platform_services(names: Sequence[str], *, demo: bool, view: bool) -> tuple[Service, ...]:
     """The drain and projections, then the named services (in start order), then the live view."""
     chosen = [n for n in catalog.NAMES if n in names]
-    extra: tuple[Service, ...] = (live_view,) if view else ()
+    extra: tuple[Service, ...] = (_view,) if view else ()
     return (*SERVICES, *(catalog.service(n, demo=demo) for n in chosen), *extra)
 
 
@@ -111,3 +112,7 @@ async def supervise(endpoints: Endpoints, services: Sequence[Service]) -> None:
 
 async def _run(service: Service, endpoints: Endpoints) -> None:
     await service(endpoints)
+
+
+async def _view(endpoints: Endpoints) -> None:
+    await until_cancelled("view", lambda stop: live_view(endpoints, stop))

@@ -132,8 +132,9 @@ async def live_view(endpoints: Endpoints, stop: asyncio.Event | None = None, eve
     try:
         with Live(render(Snapshot()), refresh_per_second=4, screen=False) as live:
             while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), every_s)
+                waiter = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter}, timeout=every_s)
+                waiter.cancel()
                 live.update(render(await sampler.sample()))
     finally:
         await conn.close()

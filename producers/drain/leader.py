@@ -43,7 +43,8 @@ class Leadership:
         if self.conn is None or self.conn.is_closed():
             return False
         try:
-            await asyncio.wait_for(self.conn.fetchval("SELECT 1"), self.config.health_timeout_s)
+            async with asyncio.timeout(self.config.health_timeout_s):
+                await self.conn.fetchval("SELECT 1")
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             return False
         return True
@@ -53,6 +54,7 @@ class Leadership:
         conn, self.conn = self.conn, None
         if conn is not None and not conn.is_closed():
             try:
-                await asyncio.wait_for(conn.close(), 2.0)
+                async with asyncio.timeout(2.0):
+                    await conn.close()
             except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 conn.terminate()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -82,8 +81,8 @@ async def land(flight: Flight, timeout_s: float) -> BatchResult:
     """
     result = BatchResult(failure=flight.failure)
     futures = flight.futures
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), timeout_s)
+    if futures:
+        await asyncio.wait(futures, timeout=timeout_s)
     for row, future in zip(flight.rows, futures, strict=False):
         failure = _failure_of(row, future, timeout_s)
         if failure is not None:

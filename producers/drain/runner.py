@@ -44,8 +44,9 @@ async def run_drain(
             client = await connect_nats(nats_url, "gordon-drain")
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             log.warning("drain: NATS at %s unreachable (%s); retrying in %.1fs", nats_url, exc, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            waiter = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter}, timeout=delay)
+            waiter.cancel()
             delay = min(delay * 2, 5.0)
     if client is None:
         return None
