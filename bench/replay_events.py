@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
 
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -126,22 +124,3 @@ async def raw_read_rate(js: JetStreamContext, n: int, pending_msgs: int = LIFTED
         return n / (time.perf_counter() - start)
     finally:
         await sub.unsubscribe()
-
-
-@contextmanager
-def lifted_pending_limit() -> Iterator[None]:
-    """Bench only: raise the pending limits of history subscriptions (the Runner's own 16,000 messages
-    let nats-py drop messages as a slow consumer during a rebuild, which its ordered consumer does not
-    notice: the runner then halts on a gap). Shows what the runner does once its limit is raised."""
-    original = JetStreamContext.subscribe
-
-    async def subscribe(self: JetStreamContext, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("stream") == REGISTRY.history.name:
-            kwargs.update(pending_msgs_limit=LIFTED_MSGS, pending_bytes_limit=LIFTED_BYTES)
-        return await original(self, *args, **kwargs)
-
-    JetStreamContext.subscribe = subscribe  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        JetStreamContext.subscribe = original  # type: ignore[method-assign]

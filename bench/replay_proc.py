@@ -1,6 +1,6 @@
 """A fixed-generation rebuild in its own process, so the replay benchmark can watch its RSS alone.
 
-    python -m bench.replay_proc NATS_URL PROJECTOR_DSN GENERATION UNTIL_SEQ [lifted]
+    python -m bench.replay_proc NATS_URL PROJECTOR_DSN GENERATION UNTIL_SEQ
 
 Prints one JSON line of the runner's stats and the elapsed seconds when done.
 """
@@ -8,14 +8,12 @@ Prints one JSON line of the runner's stats and the elapsed seconds when done.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import time
 
 import nats
 
-from bench.replay_events import lifted_pending_limit
 from projections.orders import OrdersProjection
 from projections.runner import Runner
 from schemas import REGISTRY
@@ -35,9 +33,7 @@ async def run(nats_url: str, dsn: str, generation: int, until_seq: int) -> dict[
 
 def main() -> None:
     nats_url, dsn, generation, until_seq = sys.argv[1:5]
-    lifted = sys.argv[5:6] == ["lifted"]
-    with lifted_pending_limit() if lifted else contextlib.nullcontext():
-        done = asyncio.run(run(nats_url, dsn, int(generation), int(until_seq)))
+    done = asyncio.run(run(nats_url, dsn, int(generation), int(until_seq)))
     print(json.dumps(done), flush=True)
 
 

@@ -19,8 +19,9 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from projections import generations, metrics, tracking
 from projections.base import Projection
@@ -47,8 +48,7 @@ class ProjectionHalted(Exception):
 @dataclass(frozen=True)
 class RunnerConfig:
     batch_size: int = 1000
-    batch_wait_s: float = 0.002
-    idle_wait_s: float = 0.25
+    fetch_wait_s: float = 0.02
     max_buffer: int = 10_000
     gap_timeout_s: float = 10.0
 
@@ -89,6 +89,7 @@ class Runner(Generic[K, S]):
         self.fixed = generation
         self.stats = RunnerStats()
         self.buffer: Buffer[K] = Buffer()
+        self._next_delivery = 1
         self.codec = registry.codec(projection.subject)
 
     async def run(self, stop: asyncio.Event, until_seq: int | None = None) -> RunnerStats:
@@ -119,31 +120,26 @@ class Runner(Generic[K, S]):
         metrics.HALTED.labels(self.projection.name).set(0)
         self.stats.generation = generation
         self.stats.last_seq = self.stats.processed_seq = state.last_seq
-        sub = await self.js.subscribe(
-            self.projection.subject.template.wildcard(),
-            stream=self.registry.history.name,
-            ordered_consumer=True,
-            idle_heartbeat=2.0,
-            config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=state.last_seq + 1
-            ),
-            pending_msgs_limit=16 * self.config.batch_size,
-            pending_bytes_limit=32 * 1024 * 1024,
-        )
+        sub = await self._subscribe(state.last_seq + 1)
         try:
             while not stop.is_set():
                 if until_seq is not None and self.stats.processed_seq >= until_seq and not self.buffer.size:
                     return True
-                batch = await self._collect(sub, until_seq)
-                if not batch:
+                batch, gap = await self._collect(sub, until_seq)
+                if batch:
+                    if (
+                        not self.fixed
+                        and await generations.live_generation(conn, self.projection) != generation
+                    ):
+                        return False
+                    await self._apply(conn, schema, batch)
+                elif not gap:
                     self.stats.caught_up = True
                     if until_seq is not None and self.stats.lag == 0 and not self.buffer.size:
                         return True
-                    self._check_gaps()
-                    continue
-                if not self.fixed and await generations.live_generation(conn, self.projection) != generation:
-                    return False
-                await self._apply(conn, schema, batch)
+                if gap:  # a delivery went missing: read again from the last event consumed
+                    await self._unsubscribe(sub)
+                    sub = await self._subscribe(self.stats.processed_seq + 1)
                 self._check_gaps()
             return True
         except ProjectionHalted as halted:
@@ -153,25 +149,49 @@ class Runner(Generic[K, S]):
             log.error("%s", halted)
             raise
         finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+            await self._unsubscribe(sub)
 
-    async def _collect(self, sub: Any, until_seq: int | None) -> list[Msg]:
+    async def _subscribe(self, start_seq: int) -> Any:
+        """A pull consumer on the history stream from `start_seq`: the runner sets the pace, so a
+        backlog never overflows a client buffer (a push consumer drops messages then)."""
+        self._next_delivery = 1
+        return await self.js.pull_subscribe(
+            self.projection.subject.template.wildcard(),
+            stream=self.registry.history.name,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=start_seq,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=60.0,
+                mem_storage=True,
+                num_replicas=1,
+            ),
+        )
+
+    async def _unsubscribe(self, sub: Any) -> None:
+        with contextlib.suppress(Exception):
+            await self.js.delete_consumer(self.registry.history.name, sub._consumer)
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+    async def _collect(self, sub: Any, until_seq: int | None) -> tuple[list[Msg], bool]:
+        """The next batch in stream order, and whether a delivery is missing after it."""
+        try:
+            messages = await sub.fetch(self.config.batch_size, timeout=self.config.fetch_wait_s)
+        except NatsTimeoutError:
+            return [], False
         batch: list[Msg] = []
-        wait = self.config.idle_wait_s
-        while len(batch) < self.config.batch_size:
-            try:
-                msg = await sub.next_msg(timeout=wait)
-            except TimeoutError:
-                break
+        for msg in messages:
             meta = msg.metadata
+            if meta.sequence.consumer != self._next_delivery:
+                return batch, True
+            self._next_delivery += 1
             if until_seq is not None and meta.sequence.stream > until_seq:
                 self.stats.lag = 0
                 break
             self.stats.lag = meta.num_pending
             batch.append(msg)
-            wait = self.config.batch_wait_s
-        return batch
+        return batch, False
 
     async def _apply(self, conn: asyncpg.Connection, schema: str, batch: list[Msg]) -> None:
         p = self.projection

@@ -16,7 +16,7 @@ from registry.event import Event
 from registry.ids import uuid7
 from schemas import REGISTRY
 
-FAST = RunnerConfig(batch_size=100, idle_wait_s=0.05, gap_timeout_s=1.0)
+FAST = RunnerConfig(batch_size=100, gap_timeout_s=1.0)
 
 
 async def publish(js: JetStreamContext, subject: str, event: Event, msg_id: str | None = None) -> int:

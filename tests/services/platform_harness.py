@@ -45,7 +45,7 @@ NAMES = ("executor", "risk", "manager", "bot", "data")
 """Start order here: every consumer's durable exists before the first kline is published."""
 
 DAY_MS = 86_400_000
-FAST_RUNNER = RunnerConfig(batch_size=500, idle_wait_s=0.05)
+FAST_RUNNER = RunnerConfig(batch_size=500)
 
 
 @dataclass(frozen=True)
