@@ -19,7 +19,6 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -178,7 +177,7 @@ class Runner(Generic[K, S]):
         """The next batch in stream order, and whether a delivery is missing after it."""
         try:
             messages = await sub.fetch(self.config.batch_size, timeout=self.config.fetch_wait_s)
-        except NatsTimeoutError:
+        except TimeoutError:  # nats-py raises its own subclass, or the builtin from inside fetch
             return [], False
         batch: list[Msg] = []
         for msg in messages:

@@ -34,7 +34,9 @@ INTENTS = Subject(
         ConsumerSpec(
             Service.EXECUTOR,
             "executor-default",
-            description="Idempotent on intent_id; expired intents are dropped.",
+            ack_wait_s=10.0,
+            description="Idempotent on intent_id; expired intents are dropped. An intent left unacked by a "
+            "stopping executor comes back after 10 s, well inside its validity.",
         ),
     ),
     tier=Tier.AT_LEAST_ONCE_DEDUPED,

@@ -18,13 +18,13 @@ from uuid import UUID
 
 import asyncpg
 
+from consumers.executor.holdings import position_of
 from consumers.executor.trader import OrderRequest, Trader
 from consumers.inbox import first_time
 from domain.orders import OrderState, OrderStatus
-from domain.positions import PositionState, apply_fill
+from domain.positions import PositionState
 from schemas.common import OrderType, Side
 from schemas.risk import CommandKind, RiskCommand
-from schemas.trading import Fill
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,6 @@ POSITION_KEYS = """
 SELECT DISTINCT bot_id, symbol FROM trading.fill_events WHERE ($1::uuid IS NULL OR bot_id = $1)
 ORDER BY bot_id, symbol
 """
-FILL_COLUMNS = (
-    "fill_id, bot_id, order_id, version, symbol, market, side, qty, price, fee, fee_asset, liquidity, "
-    "ts_ms, event_id"
-)
 
 
 @dataclass(frozen=True)
@@ -108,16 +104,7 @@ class Commands:
         """The positions of `bot_id` (None: all) folded from the executor's own fills, each head locked."""
         out = []
         for key in await tx.fetch(POSITION_KEYS, bot_id):
-            await self.trader.fills.next_version(tx, key["bot_id"], key["symbol"])  # the position's lock
-            rows = await tx.fetch(
-                f"SELECT {FILL_COLUMNS} FROM trading.fill_events WHERE bot_id = $1 AND symbol = $2 "
-                "ORDER BY version",
-                key["bot_id"],
-                key["symbol"],
-            )
-            state: PositionState | None = None
-            for row in rows:
-                state = apply_fill(state, Fill(**dict(row)))
+            state = await position_of(tx, self.trader.fills, key["bot_id"], key["symbol"])
             if state is not None:
                 out.append(state)
         return out

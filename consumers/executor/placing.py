@@ -11,14 +11,17 @@ placed on the paper exchange ('placed', or 'rejected' when the exchange refuses 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import cast
 from uuid import UUID
 
 import asyncpg
 
+from consumers.executor.holdings import position_of
 from consumers.executor.trader import OrderRequest, Trader
 from domain.orders import OrderStatus
+from schemas.common import Market, Side
 from schemas.intents import OrderIntent
 
 RECEIPT = """
@@ -62,7 +65,7 @@ class Placing:
     async def decide(self, tx: asyncpg.Connection, intent: OrderIntent, now_ms: int) -> Receipt | None:
         if await tx.fetchval("SELECT 1 FROM trading.intent_receipts WHERE intent_id = $1", intent.intent_id):
             return None
-        refusal = await _refusal(tx, intent, now_ms)
+        refusal = await _refusal(tx, intent, now_ms) or await self._short_on_spot(tx, intent)
         if refusal is not None:
             return await _receipt(tx, Receipt(intent.intent_id, refusal[0], None, refusal[1], now_ms))
         request = OrderRequest(
@@ -78,6 +81,16 @@ class Placing:
         order = await self.trader.place(tx, request, now_ms)
         outcome = Outcome.REJECTED if order.status is OrderStatus.REJECTED else Outcome.PLACED
         return await _receipt(tx, Receipt(intent.intent_id, outcome, order.order_id, order.reason, now_ms))
+
+    async def _short_on_spot(self, tx: asyncpg.Connection, intent: OrderIntent) -> tuple[Outcome, str] | None:
+        """A spot sell beyond what the bot holds would need a short: spot has none, so it is rejected."""
+        if intent.market is not Market.SPOT or intent.side is not Side.SELL:
+            return None
+        position = await position_of(tx, self.trader.fills, intent.bot_id, intent.symbol)
+        held = position.qty if position is not None else Decimal(0)
+        if intent.qty > held:
+            return Outcome.REJECTED, f"spot sell of {intent.qty} exceeds the {held} held (no shorts on spot)"
+        return None
 
 
 async def _refusal(tx: asyncpg.Connection, intent: OrderIntent, now_ms: int) -> tuple[Outcome, str] | None:

@@ -88,7 +88,8 @@ async def trip(
         latch.trip(breach.breaker, breach.value, breach.threshold, breach.message, ts_ms=ts_ms)
         (event,) = await store.save(conn, latch)
         reason = f"{breach.breaker.value}: {breach.message}"
-        for kind in (CommandKind.FLATTEN, CommandKind.PAUSE):
+        # pause first, so no order can slip in between the flatten and the pause
+        for kind in (CommandKind.PAUSE, CommandKind.FLATTEN):
             await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, reason, ts_ms))
         await conn.execute(AUDIT, LatchAction.TRIP.value, RISK_ACTOR, reason, ts_ms)
         return event

@@ -19,7 +19,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from consumers.bot.strategy import NAME as STRATEGY
-from consumers.executor.commands import FILL_COLUMNS
+from consumers.executor.holdings import FILL_COLUMNS
 from consumers.executor.reconcile import ORDER_EVENTS
 from consumers.risk.halt import read_view
 from consumers.service import wall_clock_ms

@@ -239,12 +239,12 @@ async def test_flatten_closes_positions_from_the_executors_own_fills(env: Env) -
     a, b = uuid7(), uuid7()
     await place(env, intent(a, qty="1.5"))
     await place(env, intent(a, side=Side.SELL, qty="0.5"))
-    await place(env, intent(a, symbol="ETHUSDT", side=Side.SELL, qty="3"))
+    await place(env, intent(a, symbol="ETHUSDT", qty="3"))
     await place(env, intent(b, qty="2"))
     before = await own_positions(env.owner)
     assert {k: p.qty for k, p in before.items()} == {
         (a, "BTCUSDT"): Decimal("1.0"),
-        (a, "ETHUSDT"): Decimal("-3"),
+        (a, "ETHUSDT"): Decimal("3"),
         (b, "BTCUSDT"): Decimal("2"),
     }
 
@@ -259,7 +259,7 @@ async def test_flatten_closes_positions_from_the_executors_own_fills(env: Env) -
     closing = await env.owner.fetch(
         "SELECT side, qty, price FROM trading.fill_events WHERE ts_ms = $1 ORDER BY symbol", env.clock.now
     )
-    assert [(r["side"], r["qty"]) for r in closing] == [("sell", Decimal("1.0")), ("buy", Decimal("3"))]
+    assert [(r["side"], r["qty"]) for r in closing] == [("sell", Decimal("1.0")), ("sell", Decimal("3"))]
 
     await command(env, CommandKind.FLATTEN)
     assert all(p.qty == 0 for p in (await own_positions(env.owner)).values())

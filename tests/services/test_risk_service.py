@@ -155,7 +155,7 @@ async def test_fills_losing_over_five_percent_trip_once(
     )
     assert [r["subject"] for r in published] == ["risk.events.drawdown"]
     assert REGISTRY.codec(RISK_EVENTS).decode(bytes(published[0]["payload"])).event_id == event["event_id"]
-    assert await outbox_commands(database) == [CommandKind.FLATTEN, CommandKind.PAUSE]
+    assert await outbox_commands(database) == [CommandKind.PAUSE, CommandKind.FLATTEN]
     audit = await fetch(database, "SELECT action, actor, reason FROM trading.risk_audit_log")
     assert [(r["action"], r["actor"]) for r in audit] == [("trip", "gordon-risk")]
     assert "drawdown" in audit[0]["reason"]
@@ -169,7 +169,7 @@ async def test_fills_losing_over_five_percent_trip_once(
     await eventually(lambda: settled(nats, "risk-klines"), "the kline")
     await service.on_fill(sell)
     assert len(await fetch(database, "SELECT 1 FROM trading.risk_events")) == 1
-    assert await outbox_commands(database) == [CommandKind.FLATTEN, CommandKind.PAUSE]
+    assert await outbox_commands(database) == [CommandKind.PAUSE, CommandKind.FLATTEN]
     assert service.book.total() == Decimal("9480")
 
 
@@ -192,7 +192,7 @@ async def test_staleness_trips_when_the_clock_passes_the_window(
     assert await service.check_connectivity() is None  # halted for this breaker: no second trip
     rows = await fetch(database, "SELECT breaker, ts_ms FROM trading.risk_events")
     assert [(r["breaker"], r["ts_ms"]) for r in rows] == [("connectivity", START_MS + 280_001)]
-    assert await outbox_commands(database) == [CommandKind.FLATTEN, CommandKind.PAUSE]
+    assert await outbox_commands(database) == [CommandKind.PAUSE, CommandKind.FLATTEN]
 
 
 async def test_the_periodic_check_trips_on_its_own(
@@ -231,7 +231,7 @@ async def test_resume_clears_the_latch_audits_and_publishes_resume(
     assert rows[1]["ts_ms"] == clock.now_ms
     audit = await fetch(database, "SELECT action, actor, reason FROM trading.risk_audit_log ORDER BY id")
     assert [tuple(r) for r in audit][1] == ("resume", "alice", "data feed back")
-    assert await outbox_commands(database) == [CommandKind.FLATTEN, CommandKind.PAUSE, CommandKind.RESUME]
+    assert await outbox_commands(database) == [CommandKind.PAUSE, CommandKind.FLATTEN, CommandKind.RESUME]
     subjects = await fetch(
         database, "SELECT subject FROM bus.outbox WHERE subject LIKE 'risk.events.%' ORDER BY id"
     )
