@@ -120,11 +120,15 @@ class Runner(Generic[K, S]):
         self.stats.generation = generation
         self.stats.last_seq = self.stats.processed_seq = state.last_seq
         sub = await self._subscribe(state.last_seq + 1)
+        fetching: asyncio.Future[tuple[list[Msg], bool]] | None = None
         try:
             while not stop.is_set():
                 if until_seq is not None and self.stats.processed_seq >= until_seq and not self.buffer.size:
                     return True
-                batch, gap = await self._collect(sub, until_seq)
+                fetching = fetching or asyncio.ensure_future(self._collect(sub, until_seq))
+                batch, gap = await fetching
+                # the next batch is fetched while this one is folded and committed
+                fetching = asyncio.ensure_future(self._collect(sub, until_seq)) if batch and not gap else None
                 if batch:
                     if (
                         not self.fixed
@@ -148,6 +152,8 @@ class Runner(Generic[K, S]):
             log.error("%s", halted)
             raise
         finally:
+            if fetching is not None:
+                fetching.cancel()
             await self._unsubscribe(sub)
 
     async def _subscribe(self, start_seq: int) -> Any:
