@@ -13,49 +13,12 @@ from consumers.risk.config import initial_capital
 from consumers.risk.equity import EquityBook
 from domain.versions import VersionGap
 from gordon.errors import GordonError
-from registry.ids import uuid7
-from schemas.common import Market, Side, Timeframe
-from schemas.market import Kline
+from schemas.common import Side
 from schemas.risk import Breaker
-from schemas.trading import Fill, Liquidity
+from tests.services.risk_events import fill, kline
 
 BOT_A = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")
 BOT_B = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f61")
-
-
-def fill(bot: UUID, version: int, side: Side, qty: str, price: float, fee: str, ts_ms: int) -> Fill:
-    return Fill(
-        fill_id=uuid7(),
-        bot_id=bot,
-        order_id=uuid7(),
-        version=version,
-        symbol="BTCUSDT",
-        market=Market.SPOT,
-        side=side,
-        qty=Decimal(qty),
-        price=price,
-        fee=Decimal(fee),
-        fee_asset="USDT",
-        liquidity=Liquidity.TAKER,
-        ts_ms=ts_ms,
-    )
-
-
-def kline(close: float, close_time_ms: int) -> Kline:
-    return Kline(
-        symbol="BTCUSDT",
-        market=Market.SPOT,
-        tf=Timeframe.M1,
-        open_time_ms=close_time_ms - 59_999,
-        close_time_ms=close_time_ms,
-        open=close,
-        high=close,
-        low=close,
-        close=close,
-        volume=Decimal("1"),
-        quote_volume=Decimal(str(close)),
-        trades=1,
-    )
 
 
 def test_drawdown_fraction() -> None:

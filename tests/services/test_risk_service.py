@@ -29,10 +29,11 @@ from producers.publisher import NatsPublisher
 from registry.ids import uuid7
 from registry.subject import Service
 from schemas import REGISTRY
-from schemas.common import Market, Side, Timeframe, bot_token
-from schemas.market import Kline
+from schemas.common import Side, bot_token
 from schemas.risk import RISK_COMMANDS, RISK_EVENTS, CommandKind
-from schemas.trading import Fill, Liquidity
+from schemas.trading import Fill
+from tests.services.risk_events import fill as bot_fill
+from tests.services.risk_events import kline
 
 BOT = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")
 START_MS = 1_700_000_000_000
@@ -50,38 +51,7 @@ class Clock:
 
 
 def fill(version: int, side: Side, qty: str, price: float, fee: str, ts_ms: int) -> Fill:
-    return Fill(
-        fill_id=uuid7(),
-        bot_id=BOT,
-        order_id=uuid7(),
-        version=version,
-        symbol="BTCUSDT",
-        market=Market.SPOT,
-        side=side,
-        qty=Decimal(qty),
-        price=price,
-        fee=Decimal(fee),
-        fee_asset="USDT",
-        liquidity=Liquidity.TAKER,
-        ts_ms=ts_ms,
-    )
-
-
-def kline(close: float, close_time_ms: int) -> Kline:
-    return Kline(
-        symbol="BTCUSDT",
-        market=Market.SPOT,
-        tf=Timeframe.M1,
-        open_time_ms=close_time_ms - 59_999,
-        close_time_ms=close_time_ms,
-        open=close,
-        high=close,
-        low=close,
-        close=close,
-        volume=Decimal("1"),
-        quote_volume=Decimal(str(close)),
-        trades=1,
-    )
+    return bot_fill(BOT, version, side, qty, price, fee, ts_ms)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20.0) -> None:
