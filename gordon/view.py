@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from prometheus_client import REGISTRY as prometheus
 from rich.console import Group
 from rich.live import Live
 from rich.table import Table
@@ -38,6 +39,7 @@ class Snapshot:
     oldest_age_ms: int | None = None
     consumers: list[tuple[str, int, int]] = field(default_factory=list)
     projections: list[tuple[str, int, str]] = field(default_factory=list)
+    """(name, last applied sequence, halt reason) of each projection."""
     positions: list[asyncpg.Record] = field(default_factory=list)
     latch: asyncpg.Record | None = None
 
@@ -70,7 +72,6 @@ class Sampler:
             snap.consumers = sorted(
                 (i.name, i.num_pending or 0, i.num_ack_pending or 0) for i in infos if i.config.durable_name
             )
-        last = (await self.nats.jetstream().stream_info(REGISTRY.history.name)).state.last_seq
         for name, projection in PROJECTIONS.items():
             generation = await self.conn.fetchval(
                 "SELECT generation FROM trading.projections WHERE name = $1", name
@@ -81,7 +82,7 @@ class Sampler:
                 f"SELECT last_seq, halted_reason FROM {schema_of(projection, generation)}.tracking"
             )
             if row is not None:
-                snap.projections.append((name, last - row[0], row[1] or ""))
+                snap.projections.append((name, row[0], row[1] or ""))
         snap.positions = list(await self.conn.fetch(POSITIONS))
         snap.latch = await self.conn.fetchrow(LATCH)
         return snap
@@ -102,8 +103,10 @@ def render(snap: Snapshot) -> Group:
     bus.add_row("outbox backlog", str(snap.backlog), age)
     for name, pending, unacked in snap.consumers:
         bus.add_row(f"durable {name}", str(pending), str(unacked))
-    for name, lag, halted in snap.projections:
-        bus.add_row(f"projection {name}", str(lag), f"HALTED: {halted}" if halted else "")
+    for name, seq, halted in snap.projections:
+        lag = prometheus.get_sample_value("gordon_projection_lag", {"projection": name})
+        note = f"HALTED: {halted}" if halted else f"at seq {seq}"
+        bus.add_row(f"projection {name}", "-" if lag is None else f"{lag:.0f}", note)
     positions = Table(title="positions", expand=True)
     for column in ("bot", "symbol", "qty", "avg entry", "realized PnL", "fees"):
         positions.add_column(column, justify="left" if column in ("bot", "symbol") else "right")
