@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from registry.compat import RULES, Severity, diff_revision
 
 from . import pairs as p
+from . import pairs_meta as m
+from . import pairs_values as v
 
 SUBJECT = "trading.fills.{bot_id}"
 
@@ -59,66 +61,66 @@ CASES = [
     case(p.RecursiveOld, p.RecursiveNew, "C301", C301="$.root.value"),
     case(p.ModelToStrOld, p.ModelToStrNew, "C301", "C402"),
     # types
-    case(p.IntToStrOld, p.IntToStrNew, "C301", C301="$.qty"),
-    case(p.IntToFloatOld, p.IntToFloatNew, "C302"),
-    case(p.FloatToIntOld, p.FloatToIntNew, "C303"),
-    case(p.DecimalToFloatOld, p.DecimalToFloatNew, "C303"),
-    case(p.FloatToDecimalOld, p.FloatToDecimalNew, "C302"),
-    case(p.StrToUuidOld, p.StrToUuidNew, "C304"),
-    case(p.UuidToStrOld, p.UuidToStrNew, "C304"),
-    case(p.DatetimeToDateOld, p.DatetimeToDateNew, "C304"),
-    case(p.ListItemOld, p.ListItemNew, "C301", C301="$.xs[]"),
-    case(p.ListToTupleOld, p.ListToTupleNew, "C301"),
-    case(p.MapValueOld, p.MapValueNew, "C301", C301="$.m.*"),
-    case(p.UnionNarrowedOld, p.UnionNarrowedNew, "C303"),
-    case(p.UnionWidenedOld, p.UnionWidenedNew, "C302"),
-    case(p.ConstChangedOld, p.ConstChangedNew, "C305", "C403"),
-    case(p.EnumToStrOld, p.EnumToStrNew, "C302"),
-    case(p.StrToEnumOld, p.StrToEnumNew, "C303"),
-    case(p.AnyToIntOld, p.AnyToIntNew, "C303"),
+    case(v.IntToStrOld, v.IntToStrNew, "C301", C301="$.qty"),
+    case(v.IntToFloatOld, v.IntToFloatNew, "C302"),
+    case(v.FloatToIntOld, v.FloatToIntNew, "C303"),
+    case(v.DecimalToFloatOld, v.DecimalToFloatNew, "C303"),
+    case(v.FloatToDecimalOld, v.FloatToDecimalNew, "C302"),
+    case(v.StrToUuidOld, v.StrToUuidNew, "C304"),
+    case(v.UuidToStrOld, v.UuidToStrNew, "C304"),
+    case(v.DatetimeToDateOld, v.DatetimeToDateNew, "C304"),
+    case(v.ListItemOld, v.ListItemNew, "C301", C301="$.xs[]"),
+    case(v.ListToTupleOld, v.ListToTupleNew, "C301"),
+    case(v.MapValueOld, v.MapValueNew, "C301", C301="$.m.*"),
+    case(v.UnionNarrowedOld, v.UnionNarrowedNew, "C303"),
+    case(v.UnionWidenedOld, v.UnionWidenedNew, "C302"),
+    case(v.ConstChangedOld, v.ConstChangedNew, "C305", "C403"),
+    case(v.EnumToStrOld, v.EnumToStrNew, "C302"),
+    case(v.StrToEnumOld, v.StrToEnumNew, "C303"),
+    case(v.AnyToIntOld, v.AnyToIntNew, "C303"),
     # required and null
-    case(p.MadeRequiredOld, p.MadeRequiredNew, "C311", C311="$.x"),
-    case(p.MadeOptionalOld, p.MadeOptionalNew, "C312", C312="$.x"),
-    case(p.NullAddedOld, p.NullAddedNew, "C314"),
-    case(p.NullRemovedOld, p.NullRemovedNew, "C313", "C403"),
-    case(p.OptionalModelRequiredOld, p.OptionalModelRequiredNew, "C311", "C313"),
+    case(v.MadeRequiredOld, v.MadeRequiredNew, "C311", C311="$.x"),
+    case(v.MadeOptionalOld, v.MadeOptionalNew, "C312", C312="$.x"),
+    case(v.NullAddedOld, v.NullAddedNew, "C314"),
+    case(v.NullRemovedOld, v.NullRemovedNew, "C313", "C403"),
+    case(v.OptionalModelRequiredOld, v.OptionalModelRequiredNew, "C311", "C313"),
     # enums
-    case(p.EnumValueRemovedOld, p.EnumValueRemovedNew, "C321", C321="$.side"),
-    case(p.EnumValueAddedOld, p.EnumValueAddedNew, "C322"),
-    case(p.EnumValueAddedOld, p.EnumValueAddedNew, "C322", open_enums=True),
-    case(p.EnumSwappedOld, p.EnumSwappedNew, "C321", "C322"),
-    case(p.LiteralAddedOld, p.LiteralAddedNew, "C322"),
-    case(p.EnumListOld, p.EnumListNew, "C322", C322="$.sides[]"),
-    case(p.OptionalEnumOld, p.OptionalEnumNew, "C321"),
+    case(v.EnumValueRemovedOld, v.EnumValueRemovedNew, "C321", C321="$.side"),
+    case(v.EnumValueAddedOld, v.EnumValueAddedNew, "C322"),
+    case(v.EnumValueAddedOld, v.EnumValueAddedNew, "C322", open_enums=True),
+    case(v.EnumSwappedOld, v.EnumSwappedNew, "C321", "C322"),
+    case(v.LiteralAddedOld, v.LiteralAddedNew, "C322"),
+    case(v.EnumListOld, v.EnumListNew, "C322", C322="$.sides[]"),
+    case(v.OptionalEnumOld, v.OptionalEnumNew, "C321"),
     # constraints
-    case(p.GeToGtOld, p.GeToGtNew, "C331"),
-    case(p.GtToGeOld, p.GtToGeNew, "C332"),
-    case(p.MaxLengthDownOld, p.MaxLengthDownNew, "C331"),
-    case(p.MaxLengthUpOld, p.MaxLengthUpNew, "C332"),
-    case(p.MinLengthAddedOld, p.MinLengthAddedNew, "C331"),
-    case(p.PatternChangedOld, p.PatternChangedNew, "C331"),
-    case(p.PatternRemovedOld, p.PatternRemovedNew, "C332"),
-    case(p.MaxItemsAddedOld, p.MaxItemsAddedNew, "C331", C331="$.xs"),
-    case(p.MultipleLoosenedOld, p.MultipleLoosenedNew, "C332"),
-    case(p.MultipleTightenedOld, p.MultipleTightenedNew, "C331"),
-    case(p.DecimalBoundOld, p.DecimalBoundNew, "C331", C331="$.qty"),
-    case(p.UpperBoundOld, p.UpperBoundNew, "C331"),
-    case(p.SetToListOld, p.SetToListNew, "C332"),
-    case(p.NestedForbidOld, p.NestedForbidNew, "C331", C331="$.part"),
+    case(v.GeToGtOld, v.GeToGtNew, "C331"),
+    case(v.GtToGeOld, v.GtToGeNew, "C332"),
+    case(v.MaxLengthDownOld, v.MaxLengthDownNew, "C331"),
+    case(v.MaxLengthUpOld, v.MaxLengthUpNew, "C332"),
+    case(v.MinLengthAddedOld, v.MinLengthAddedNew, "C331"),
+    case(v.PatternChangedOld, v.PatternChangedNew, "C331"),
+    case(v.PatternRemovedOld, v.PatternRemovedNew, "C332"),
+    case(v.MaxItemsAddedOld, v.MaxItemsAddedNew, "C331", C331="$.xs"),
+    case(v.MultipleLoosenedOld, v.MultipleLoosenedNew, "C332"),
+    case(v.MultipleTightenedOld, v.MultipleTightenedNew, "C331"),
+    case(v.DecimalBoundOld, v.DecimalBoundNew, "C331", C331="$.qty"),
+    case(v.UpperBoundOld, v.UpperBoundNew, "C331"),
+    case(v.SetToListOld, v.SetToListNew, "C332"),
+    case(v.NestedForbidOld, v.NestedForbidNew, "C331", C331="$.part"),
     # documentation
-    case(p.DescriptionOld, p.DescriptionNew, "C401", C401="$.ts_ms"),
-    case(p.TitleOld, p.TitleNew, "C402"),
-    case(p.DefaultOld, p.DefaultNew, "C403"),
-    case(p.ExamplesOld, p.ExamplesNew, "C404"),
-    case(p.DeprecatedOld, p.DeprecatedNew, "C405"),
-    case(p.DescribedBoundOld, p.DescribedBoundNew, "C401"),
+    case(m.DescriptionOld, m.DescriptionNew, "C401", C401="$.ts_ms"),
+    case(m.TitleOld, m.TitleNew, "C402"),
+    case(m.DefaultOld, m.DefaultNew, "C403"),
+    case(m.ExamplesOld, m.ExamplesNew, "C404"),
+    case(m.DeprecatedOld, m.DeprecatedNew, "C405"),
+    case(m.DescribedBoundOld, m.DescribedBoundNew, "C401"),
     # unions of models
-    case(p.MemberAddedOld, p.MemberAddedNew, "C302", "C402"),
-    case(p.MemberRemovedOld, p.MemberRemovedNew, "C303", "C402"),
-    case(p.MemberChangedOld, p.MemberChangedNew, "C301", C301="$.account.amount"),
+    case(m.MemberAddedOld, m.MemberAddedNew, "C302", "C402"),
+    case(m.MemberRemovedOld, m.MemberRemovedNew, "C303", "C402"),
+    case(m.MemberChangedOld, m.MemberChangedNew, "C301", C301="$.account.amount"),
     # schema_version
-    case(p.VersionRemovedOld, p.VersionRemovedNew, "C104", C104="$.schema_version"),
-    case(p.VersionRetypedOld, p.VersionRetypedNew, "C105", C105="$.schema_version"),
+    case(m.VersionRemovedOld, m.VersionRemovedNew, "C104", C104="$.schema_version"),
+    case(m.VersionRetypedOld, m.VersionRetypedNew, "C105", C105="$.schema_version"),
 ]
 
 
@@ -151,8 +153,8 @@ def test_every_rule_of_a_diff_is_exercised_by_a_case() -> None:
 
 
 def test_added_enum_value_breaks_unless_consumers_accept_unknown_values() -> None:
-    old = p.EnumValueAddedOld.model_json_schema(mode="validation")
-    new = p.EnumValueAddedNew.model_json_schema(mode="validation")
+    old = v.EnumValueAddedOld.model_json_schema(mode="validation")
+    new = v.EnumValueAddedNew.model_json_schema(mode="validation")
     (closed,) = diff_revision(old, new, subject=SUBJECT, version=1)
     (opened,) = diff_revision(old, new, subject=SUBJECT, version=1, open_enums=True)
     assert (closed.severity, opened.severity) == (Severity.ERROR, Severity.WARNING)
@@ -181,7 +183,7 @@ def test_rename_names_both_fields() -> None:
 
 
 def test_tightened_bound_shows_both_keywords() -> None:
-    old = p.GeToGtOld.model_json_schema(mode="validation")
-    new = p.GeToGtNew.model_json_schema(mode="validation")
+    old = v.GeToGtOld.model_json_schema(mode="validation")
+    new = v.GeToGtNew.model_json_schema(mode="validation")
     (finding,) = diff_revision(old, new, subject=SUBJECT, version=1)
     assert (finding.old, finding.new) == ({"minimum": 0}, {"exclusiveMinimum": 0})

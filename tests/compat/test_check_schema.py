@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from registry.compat import check_schema, diff_revision
 
-from . import pairs as p
+from . import pairs_meta as m
 
 
 def _rules(model: type[BaseModel], version: int = 1) -> list[str]:
@@ -17,11 +17,11 @@ def _rules(model: type[BaseModel], version: int = 1) -> list[str]:
 
 
 def test_a_well_formed_payload_passes() -> None:
-    assert _rules(p.Fill) == []
+    assert _rules(m.Fill) == []
 
 
 def test_missing_schema_version() -> None:
-    (finding,) = check_schema(p.NoVersion.model_json_schema(), subject="risk.commands", version=1)
+    (finding,) = check_schema(m.NoVersion.model_json_schema(), subject="risk.commands", version=1)
     assert (finding.rule, finding.path) == ("C101", "$.schema_version")
     assert str(finding) == (
         "C101 error risk.commands v1 $.schema_version: schema_version is missing; it must be the first field"
@@ -29,19 +29,19 @@ def test_missing_schema_version() -> None:
 
 
 def test_schema_version_not_first() -> None:
-    (finding,) = check_schema(p.VersionNotFirst.model_json_schema(), subject="s", version=1)
+    (finding,) = check_schema(m.VersionNotFirst.model_json_schema(), subject="s", version=1)
     assert (finding.rule, finding.new) == ("C102", "a")
 
 
 def test_constant_must_equal_the_declared_version() -> None:
-    assert _rules(p.VersionWrongConstant, version=1) == ["C103"]
-    assert _rules(p.VersionWrongConstant, version=2) == []
-    assert _rules(p.Fill, version=2) == ["C103"]
+    assert _rules(m.VersionWrongConstant, version=1) == ["C103"]
+    assert _rules(m.VersionWrongConstant, version=2) == []
+    assert _rules(m.Fill, version=2) == ["C103"]
 
 
 def test_a_plain_int_or_a_bool_is_not_a_version_constant() -> None:
-    assert _rules(p.VersionRetypedNew) == ["C103"]
-    assert _rules(p.VersionBool) == ["C103"]
+    assert _rules(m.VersionRetypedNew) == ["C103"]
+    assert _rules(m.VersionBool) == ["C103"]
 
 
 def test_a_nullable_version_is_rejected() -> None:

@@ -10,7 +10,7 @@ import pytest
 from registry.compat import RULES, Finding, Severity, diff_revision
 from registry.compat.rules import BY_ID
 
-from . import pairs as p
+from . import pairs_values as v
 
 
 def test_one_line_rendering_names_rule_subject_version_path_and_values() -> None:
@@ -36,8 +36,8 @@ def test_values_are_left_out_when_there_are_none() -> None:
 
 
 def test_to_dict_is_json_and_round_trips() -> None:
-    old = p.GeToGtOld.model_json_schema(mode="validation")
-    new = p.GeToGtNew.model_json_schema(mode="validation")
+    old = v.GeToGtOld.model_json_schema(mode="validation")
+    new = v.GeToGtNew.model_json_schema(mode="validation")
     (finding,) = diff_revision(old, new, subject="s.{x}", version=3)
     data = json.loads(json.dumps(finding.to_dict()))
     assert data == {
