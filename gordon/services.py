@@ -63,13 +63,10 @@ def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
     raise ValueError(f"unknown service {name!r} (known: {', '.join(NAMES)})")
 
 
-def service(name: str, *, demo: bool = False, after: Callable[[], Awaitable[None]] | None = None) -> Service:
+def service(name: str, *, demo: bool = False) -> Service:
     """A supervised task running service `name` until cancelled, then stopping its app cleanly."""
 
     async def run(endpoints: Endpoints) -> None:
-        if after is not None:
-            await after()
-
         async def main(stop: asyncio.Event) -> None:
             built = _build(name, endpoints, demo)
             await built.app.start()

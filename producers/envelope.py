@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from registry import headers as h
@@ -84,8 +84,3 @@ def seal(
         producer=service,
         trace_id=trace_id,
     )
-
-
-def describe(envelope: Envelope) -> dict[str, Any]:
-    """A log-friendly summary (no payload)."""
-    return {"event_id": str(envelope.event_id), "subject": envelope.subject, "bytes": len(envelope.payload)}

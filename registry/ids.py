@@ -33,8 +33,3 @@ def uuid7(now_ms: int | None = None) -> UUID:
         value |= 0b10 << 62
         value |= rand_b
         return UUID(int=value)
-
-
-def uuid7_ms(value: UUID) -> int:
-    """The Unix millisecond timestamp carried by a UUIDv7."""
-    return value.int >> 80
