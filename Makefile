@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test lint typecheck check-generated fmt clean
+.PHONY: run test lint typecheck check-generated browser fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -19,7 +19,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 run: $(VENV)/.synced
 	$(VENV)/bin/gordon up --demo
 
-test: $(VENV)/.synced lint typecheck check-generated
+test: $(VENV)/.synced lint typecheck check-generated browser
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced
@@ -33,6 +33,13 @@ check-generated: $(VENV)/.synced
 	$(VENV)/bin/gordon asyncapi --check
 	$(VENV)/bin/gordon schemas check
 	$(VENV)/bin/gordon codegen --check
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .
