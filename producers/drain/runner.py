@@ -16,13 +16,14 @@ log = logging.getLogger("gordon.drain")
 
 
 async def connect_nats(url: str, name: str) -> NatsClient:
-    """A client that reconnects forever (a drain must ride out a NATS restart)."""
+    """A client that reconnects forever (a drain must ride out a NATS restart). `url` may list every
+    node of a cluster, comma-separated: the client then reconnects to another node when one is lost."""
 
     async def on_error(error: Exception) -> None:
         log.warning("%s: NATS %s: %s", name, type(error).__name__, error)
 
     return await nats.connect(
-        url,
+        [server.strip() for server in url.split(",")],
         name=name,
         error_cb=on_error,
         connect_timeout=2,
