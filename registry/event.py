@@ -18,7 +18,8 @@ class Event(BaseModel):
     can dispatch on it before anything else; `event_id` (UUIDv7) is the event's identity and Msg-Id.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False)
+    # No NaN/Infinity: JSON has neither, they re-encode as null, and no price or threshold is infinite.
+    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False, allow_inf_nan=False)
 
     VERSION: ClassVar[int] = 0
     NAME: ClassVar[str] = ""
