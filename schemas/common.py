@@ -7,12 +7,25 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from registry.tokens import Param, enum_param
 
+DECIMAL_DIGITS = 40
+"""Most significant digits, and largest power of ten either way, of a wire decimal."""
+
+
+def bounded_decimal(value: Decimal) -> Decimal:
+    """Refuse a decimal no quantity needs and that would break downstream (`1e999999999` overflows
+    Python's default context and PostgreSQL NUMERIC, halting a projection)."""
+    if value and (len(value.as_tuple().digits) > DECIMAL_DIGITS or abs(value.adjusted()) > DECIMAL_DIGITS):
+        raise ValueError(f"decimal out of range (more than {DECIMAL_DIGITS} digits or 1e±{DECIMAL_DIGITS})")
+    return value
+
+
 DecimalStr = Annotated[
     Decimal,
+    AfterValidator(bounded_decimal),
     WithJsonSchema({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}),
 ]
 """A quantity or fee: NUMERIC in Postgres, a decimal string on the wire (never a float)."""
