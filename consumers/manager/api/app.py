@@ -1,0 +1,81 @@
+"""`create_app(deps)`: the manager's FastAPI app with every router mounted.
+
+Its lifespan opens the backend (a gordon_manager pool and a NATS connection) and closes it; routers of
+other parts of the manager (live feed, docs) are included here, one line each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.routing import Match
+
+from consumers.manager.api import metrics, orders, positions, risk
+from consumers.manager.api.backend import ApiDeps, Backend
+from consumers.manager.api.readmodels import ReadModelMissing
+
+TITLE = "gordon manager"
+
+
+def create_app(deps: ApiDeps) -> FastAPI:
+    """The manager API over `deps`; serve it with granian (see consumers/manager/api/serve.py)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            opened = await Backend.open(deps)
+        except Exception as exc:
+            app.state.startup_error = f"{type(exc).__name__}: {exc}"
+            raise
+        app.state.backend = opened
+        try:
+            yield
+        finally:
+            app.state.backend = None
+            await opened.close()
+
+    app = FastAPI(
+        title=TITLE,
+        version="1",
+        description="The control plane of gordon: trading state, the risk latch, health. JSON is camelCase.",
+        lifespan=lifespan,
+    )
+    app.state.deps = deps
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(ReadModelMissing)(_read_model_missing)
+    app.middleware("http")(_count_requests)
+    for router in (orders.router, positions.router, risk.router, metrics.router):
+        app.include_router(router)
+    return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """422 with FastAPI's `detail` list plus one `message` line naming each bad input."""
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors]
+    detail = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in errors]
+    return JSONResponse({"detail": detail, "message": "; ".join(parts)}, status_code=422)
+
+
+async def _read_model_missing(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": str(exc)}, status_code=503)
+
+
+async def _count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Count each answer by route template (not the raw path: bounded label values)."""
+    response = await call_next(request)
+    metrics.REQUESTS.labels(_route_of(request), request.method, str(response.status_code)).inc()
+    return response
+
+
+def _route_of(request: Request) -> str:
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "?"))
+    return "unmatched"

@@ -1,0 +1,77 @@
+"""What the API is built from (`ApiDeps`) and the connections its lifespan opens (`Backend`).
+
+The app connects as gordon_manager (the role derived from the owner's URL) with its own small pool and
+its own NATS connection, so it can be served beside the manager's FastStream app or alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+import nats
+from fastapi import Request
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from consumers.manager.api.health_policy import HealthPolicy
+from consumers.manager.service import RecentBreakerEvents
+from consumers.service import wall_clock_ms
+from gordon.runtime.dsn import with_user
+from migrations import roles
+from producers.outbox import Outbox
+from registry.subject import Service
+from schemas import REGISTRY
+
+
+@dataclass
+class ApiDeps:
+    """Everything `create_app` needs. `database_url` may be the owner's URL: the API logs in as
+    gordon_manager. `token` is the operator bearer token (None: write endpoints answer 503)."""
+
+    database_url: str
+    nats_url: str
+    recent: RecentBreakerEvents = field(default_factory=RecentBreakerEvents)
+    token: str | None = None
+    clock: Callable[[], int] = wall_clock_ms
+    health: HealthPolicy = field(default_factory=HealthPolicy)
+    pool_size: int = 4
+
+
+@dataclass
+class Backend:
+    """The open connections of one running app."""
+
+    deps: ApiDeps
+    pool: asyncpg.Pool
+    nc: NatsClient
+    outbox: Outbox = field(default_factory=lambda: Outbox(REGISTRY, Service.MANAGER))
+
+    @property
+    def js(self) -> JetStreamContext:
+        return self.nc.jetstream()
+
+    @classmethod
+    async def open(cls, deps: ApiDeps) -> Backend:
+        pool = await asyncpg.create_pool(
+            with_user(deps.database_url, roles.MANAGER), min_size=1, max_size=deps.pool_size
+        )
+        try:
+            nc = await nats.connect(deps.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(deps, pool, nc)
+
+    async def close(self) -> None:
+        try:
+            await self.nc.drain()
+        finally:
+            await self.pool.close()
+
+
+def backend(request: Request) -> Backend:
+    """FastAPI dependency: the backend the lifespan opened."""
+    found: Backend = request.app.state.backend
+    return found

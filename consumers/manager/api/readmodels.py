@@ -1,0 +1,72 @@
+"""Reads of the trading.* views (the projections' live generations) as the domain's states.
+
+A view is missing until its projection's first generation exists; that is `ReadModelMissing`, which
+the app answers with 503 naming the view, not a 500.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from domain.latch import LatchState, open_latch
+from domain.orders import OrderState, OrderStatus
+from domain.positions import PositionState
+from projections.latch import TABLE as LATCHES
+from projections.orders import TABLE as ORDERS
+from projections.positions import TABLE as POSITIONS
+
+
+class ReadModelMissing(LookupError):
+    """A trading.* view does not exist yet (no live projection generation)."""
+
+    def __init__(self, view: str) -> None:
+        super().__init__(f"trading.{view} does not exist yet: its projection has no live generation")
+        self.view = view
+
+
+ORDER_COLUMNS = ", ".join(ORDERS.columns)
+LIST_ORDERS = f"""
+SELECT {ORDER_COLUMNS} FROM trading.orders
+WHERE ($1::uuid IS NULL OR bot_id = $1) AND ($2::text IS NULL OR status = $2)
+  AND ($3::uuid IS NULL OR order_id < $3)
+ORDER BY order_id DESC LIMIT $4
+"""
+ONE_ORDER = f"SELECT {ORDER_COLUMNS} FROM trading.orders WHERE order_id = $1"
+LIST_POSITIONS = f"""
+SELECT {", ".join(POSITIONS.columns)} FROM trading.positions
+WHERE ($1::uuid IS NULL OR bot_id = $1) ORDER BY bot_id, symbol
+"""
+ONE_LATCH = f"SELECT {', '.join(LATCHES.columns)} FROM trading.risk_state WHERE latch_id = $1"
+
+
+async def _fetch(pool: asyncpg.Pool, view: str, query: str, *args: object) -> list[asyncpg.Record]:
+    try:
+        return list(await pool.fetch(query, *args))
+    except asyncpg.UndefinedTableError:
+        raise ReadModelMissing(view) from None
+
+
+async def fetch_orders(
+    pool: asyncpg.Pool, bot_id: UUID | None, status: OrderStatus | None, *, before: UUID | None, limit: int
+) -> list[OrderState]:
+    """Up to `limit` orders with ids below `before`, newest first."""
+    status_text = status.value if status is not None else None
+    rows = await _fetch(pool, "orders", LIST_ORDERS, bot_id, status_text, before, limit)
+    return [ORDERS.state(r) for r in rows]
+
+
+async def fetch_order(pool: asyncpg.Pool, order_id: UUID) -> OrderState | None:
+    rows = await _fetch(pool, "orders", ONE_ORDER, order_id)
+    return ORDERS.state(rows[0]) if rows else None
+
+
+async def fetch_positions(pool: asyncpg.Pool, bot_id: UUID | None) -> list[PositionState]:
+    return [POSITIONS.state(r) for r in await _fetch(pool, "positions", LIST_POSITIONS, bot_id)]
+
+
+async def fetch_latch(pool: asyncpg.Pool, latch_id: str) -> LatchState:
+    """The latch as the risk_state projection has it (open, version 0, before any event)."""
+    rows = await _fetch(pool, "risk_state", ONE_LATCH, latch_id)
+    return LATCHES.state(rows[0]) if rows else open_latch(latch_id)
