@@ -9,12 +9,9 @@ The served app runs on the test's own event loop, so a test can share objects wi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -23,9 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from granian.constants import Interfaces
-from granian.server.embed import Server
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, Response, async_playwright
+
+from .serving import serve_asgi_app
 
 CHROMIUM = Path(os.environ.get("GORDON_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -40,10 +37,7 @@ CHROMIUM_ARGS = [
 OUTPUT_ROOT = Path(__file__).resolve().parents[2] / "test-output"
 """Per-test artefacts (screenshots) live under here: test-output/<module>/<test>/."""
 
-LOOPBACK = "127.0.0.1"
-SERVER_START_TIMEOUT = 20.0
-SERVER_STOP_TIMEOUT = 10.0
-LOCAL_HOSTS = {LOOPBACK, "localhost", "[::1]", "::1"}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 ServeAsgi = Callable[[Any], AbstractAsyncContextManager[str]]
 
@@ -157,59 +151,6 @@ async def save_screenshot(page: Page, folder: Path, name: str) -> Path:
     await page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 0, f"empty screenshot at {path}"
     return path
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe_socket:
-        probe_socket.bind((LOOPBACK, 0))
-        port: int = probe_socket.getsockname()[1]
-        return port
-
-
-async def _wait_listening(port: int, task: asyncio.Task[None]) -> None:
-    """Return once `port` accepts connections; raise if the server task ends or time runs out."""
-    deadline = asyncio.get_running_loop().time() + SERVER_START_TIMEOUT
-    while asyncio.get_running_loop().time() < deadline:
-        if task.done():
-            error = task.exception()
-            raise RuntimeError(f"granian stopped before listening on {LOOPBACK}:{port}: {error!r}")
-        try:
-            _, writer = await asyncio.open_connection(LOOPBACK, port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        await writer.wait_closed()
-        return
-    raise TimeoutError(f"granian did not listen on {LOOPBACK}:{port} within {SERVER_START_TIMEOUT:.0f} s")
-
-
-@contextlib.asynccontextmanager
-async def serve_asgi_app(app: Any) -> AsyncIterator[str]:
-    """Serve the ASGI `app` with granian (embedded, on this event loop) at a free loopback port;
-    yields its base URL, e.g. http://127.0.0.1:40123, and stops the server on exit."""
-    port = free_port()
-    server = Server(app, address=LOOPBACK, port=port, interface=Interfaces.ASGI, log_enabled=False)
-    task = asyncio.create_task(server.serve(), name=f"granian:{port}")
-    try:
-        await _wait_listening(port, task)
-        yield f"http://{LOOPBACK}:{port}"
-    finally:
-        server.stop()  # type: ignore[no-untyped-call]  # granian leaves it unannotated
-        await _stopped(task)
-
-
-async def _stopped(task: asyncio.Task[None]) -> None:
-    """Wait for the server task to end (cancel it after SERVER_STOP_TIMEOUT); a startup failure was
-    already raised, so its exception is only collected here."""
-    if not task.done():
-        try:
-            await asyncio.wait_for(asyncio.shield(task), SERVER_STOP_TIMEOUT)
-        except TimeoutError:
-            task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.fixture
