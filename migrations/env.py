@@ -11,7 +11,9 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection, text
 
+from migrations import outbox_policies
 from migrations.tables import SCHEMAS, metadata
+from schemas import REGISTRY
 
 MIGRATION_LOCK_KEY = 0x676F72646F6E  # "gordon": two concurrent `gordon migrate` runs take turns
 VERSION_TABLE_SCHEMA = "public"
@@ -39,6 +41,8 @@ def run_on(connection: Connection) -> None:
     with context.begin_transaction():
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
+        # Repeatable step: the registry's outbox policies, current whatever revision ran (or none).
+        outbox_policies.sync(connection, REGISTRY)
 
 
 def main() -> None:

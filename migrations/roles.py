@@ -18,6 +18,15 @@ PROJECTOR = "gordon_projector"
 PRODUCER_ROLES: tuple[str, ...] = (DATA_WRITER, EXECUTOR, RISK, BOT, MANAGER)
 """Roles of services that write events into `bus.outbox`."""
 
+PRODUCER_ROLE_OF: dict[str, str] = {
+    "data": DATA_WRITER,
+    "bot": BOT,
+    "executor": EXECUTOR,
+    "risk": RISK,
+    "manager": MANAGER,
+}
+"""The role each service (a `producer` value of `bus.outbox`, a `registry.subject.Service`) logs in as."""
+
 RUNTIME_READER_ROLES: tuple[str, ...] = (EXECUTOR, RISK, MANAGER, BOT)
 """Runtime services that read market data through the named views only."""
 

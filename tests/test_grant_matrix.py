@@ -23,8 +23,10 @@ KLINE_COLUMNS = (
 UPSERT = " ON CONFLICT (symbol, tf, open_time_ms) DO UPDATE SET close = EXCLUDED.close"
 OUTBOX_ROW = (
     "(event_id, subject, payload, schema_name, schema_version, producer) "
-    "VALUES (gen_random_uuid(), 'market.test', '\\x00', 'Test', 1, 'data')"
+    "VALUES (gen_random_uuid(), 'market.klines.binance.spot.btcusdt.1m', '\\x00', 'Test', 1, 'data')"
 )
+# Row-level security lets a role append only the subjects its service produces (tests/bus_security
+# proves every producer's allowed and denied subjects); this kline row is the data service's.
 
 SEED = [
     f"INSERT INTO market_data.spot_klines {KLINE_COLUMNS} "
@@ -80,13 +82,12 @@ OPERATIONS: dict[str, str] = {
     "public: create a table": "CREATE TABLE public.intruder (i int)",
 }
 
-PRODUCERS = set(roles.PRODUCER_ROLES)
 VIEW_READERS = set(roles.RUNTIME_READER_ROLES) | {roles.LAB_READER}
 MARKET_READERS = {roles.DATA_WRITER, roles.LAB_READER}
 INBOX_WRITERS = {roles.EXECUTOR, roles.RISK, roles.MANAGER, roles.BOT}
 
 ALLOWED: dict[str, set[str]] = {
-    "outbox: append an event": PRODUCERS,
+    "outbox: append an event": {roles.DATA_WRITER},
     "outbox: append a row already marked published": set(),
     "outbox: append and read back the id": set(),
     "outbox: read": {roles.DRAIN, roles.LAB_READER},
