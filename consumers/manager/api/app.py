@@ -16,6 +16,7 @@ from starlette.routing import Match
 
 from consumers.manager.api import metrics, orders, positions, risk
 from consumers.manager.api.backend import ApiDeps, Backend
+from consumers.manager.api.docs import docs_router
 from consumers.manager.api.readmodels import ReadModelMissing
 
 TITLE = "gordon manager"
@@ -50,6 +51,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.middleware("http")(_count_requests)
     for router in (orders.router, positions.router, risk.router, metrics.router):
         app.include_router(router)
+    app.include_router(docs_router())
     return app
 
 
