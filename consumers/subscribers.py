@@ -13,7 +13,7 @@ from registry.subject import Service
 from schemas import REGISTRY
 from schemas.intents import INTENTS, OrderIntent
 from schemas.market import KLINES, Kline
-from schemas.risk import RISK_COMMANDS, RISK_EVENTS, BreakerEvent, RiskCommand
+from schemas.risk import RISK_COMMANDS, RISK_EVENTS, RISK_REQUESTS, BreakerEvent, OperatorRequest, RiskCommand
 from schemas.trading import FILLS, ORDERS, Fill, OrderEvent
 
 
@@ -44,6 +44,11 @@ def executor_risk(broker: NatsBroker) -> Callable[[Handler[RiskCommand]], Handle
 def manager_risk(broker: NatsBroker) -> Callable[[Handler[BreakerEvent]], Handler[BreakerEvent]]:
     """Durable `manager-risk` of the manager service."""
     return subscriber(broker, REGISTRY, RISK_EVENTS, Service.MANAGER)
+
+
+def risk_requests(broker: NatsBroker) -> Callable[[Handler[OperatorRequest]], Handler[OperatorRequest]]:
+    """Durable `risk-requests` of the risk service."""
+    return subscriber(broker, REGISTRY, RISK_REQUESTS, Service.RISK)
 
 
 def manager_orders(broker: NatsBroker) -> Callable[[Handler[OrderEvent]], Handler[OrderEvent]]:

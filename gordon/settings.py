@@ -16,6 +16,7 @@ from gordon.errors import GordonError
 NATS_URL = "GORDON_NATS_URL"
 DATABASE_URL = "GORDON_DATABASE_URL"
 DATA_DIR = "GORDON_DATA_DIR"
+MANAGER_TOKEN = "GORDON_MANAGER_TOKEN"
 
 NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 DATABASE_SCHEMES = ("postgresql", "postgres")
@@ -27,11 +28,13 @@ class SettingsError(GordonError, ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the servers are (None = start an embedded one) and where local data lives."""
+    """Where the servers are (None = start an embedded one), where local data lives, and the manager
+    API's operator token (None: its write endpoints are disabled)."""
 
     nats_url: str | None
     database_url: str | None
     data_dir: Path
+    manager_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             nats_url=_nats_url(_get(env, NATS_URL)),
             database_url=_database_url(_get(env, DATABASE_URL)),
             data_dir=_data_dir(_get(env, DATA_DIR)),
+            manager_token=_manager_token(_get(env, MANAGER_TOKEN)),
         )
 
 
@@ -98,6 +102,20 @@ def _data_dir(value: str | None) -> Path:
     if path.exists() and not path.is_dir():
         raise SettingsError(f"{DATA_DIR}: {str(path)!r} exists and is not a directory")
     return path
+
+
+MIN_TOKEN_LENGTH = 16
+
+
+def _manager_token(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) < MIN_TOKEN_LENGTH or any(c.isspace() for c in value):
+        raise SettingsError(
+            f"{MANAGER_TOKEN}: expected at least {MIN_TOKEN_LENGTH} characters and no spaces "
+            f"(got {len(value)} characters)"
+        )
+    return value
 
 
 def redact_password(url: str) -> str:

@@ -11,12 +11,13 @@ from schemas.market import KLINES as _KLINES
 from schemas.market import Kline
 from schemas.risk import RISK_COMMANDS as _RISK_COMMANDS
 from schemas.risk import RISK_EVENTS as _RISK_EVENTS
-from schemas.risk import BreakerEvent, RiskCommand
+from schemas.risk import RISK_REQUESTS as _RISK_REQUESTS
+from schemas.risk import BreakerEvent, OperatorRequest, RiskCommand
 from schemas.trading import FILLS as _FILLS
 from schemas.trading import ORDERS as _ORDERS
 from schemas.trading import Fill, OrderEvent
 
-__all__ = ["FILLS", "INTENTS", "KLINES", "ORDERS", "RISK_COMMANDS", "RISK_EVENTS"]
+__all__ = ["FILLS", "INTENTS", "KLINES", "ORDERS", "RISK_COMMANDS", "RISK_EVENTS", "RISK_REQUESTS"]
 
 
 class KlinesChannel(Channel[Kline]):
@@ -57,6 +58,16 @@ class RiskEventsChannel(Channel[BreakerEvent]):
 
 
 RISK_EVENTS = RiskEventsChannel(_RISK_EVENTS)
+
+
+class RiskRequestsChannel(Channel[OperatorRequest]):
+    """`risk.requests.{action}`: OperatorRequest from manager."""
+
+    def __call__(self, *, action: str) -> Address[OperatorRequest]:
+        return self._address(action=action)
+
+
+RISK_REQUESTS = RiskRequestsChannel(_RISK_REQUESTS)
 
 
 class OrdersChannel(Channel[OrderEvent]):

@@ -33,6 +33,11 @@ class CommandKind(StrEnum):
     RESUME = "resume"
 
 
+class OperatorAction(StrEnum):
+    RESUME = "resume"
+    FLATTEN = "flatten"
+
+
 class BreakerEvent(Event, version=1):
     """A change of the risk halt latch: a breaker trip, or an explicit operator resume."""
 
@@ -57,6 +62,17 @@ class RiskCommand(Event, version=1):
     issued_ms: TimestampMs
 
 
+class OperatorRequest(Event, version=1):
+    """An operator's request to the risk service, accepted (and audited) by the manager API: resume the
+    halt latch, or flatten every position (which halts the latch as a manual trip)."""
+
+    request_id: UUID
+    action: OperatorAction
+    actor: str
+    reason: str
+    ts_ms: TimestampMs
+
+
 BREAKER = enum_param("breaker", tuple(b.value for b in Breaker), "Lowercase breaker name")
 
 RISK_EVENTS = Subject(
@@ -77,4 +93,16 @@ RISK_COMMANDS = Subject(
     consumers=(ConsumerSpec(Service.EXECUTOR, "executor-risk"),),
     tier=Tier.AT_LEAST_ONCE,
     summary="Flatten and pause commands from the circuit breakers.",
+)
+
+ACTION = enum_param("action", tuple(a.value for a in OperatorAction), "Lowercase operator action")
+
+RISK_REQUESTS = Subject(
+    "risk.requests.{action}",
+    OperatorRequest,
+    producer=Service.MANAGER,
+    params=(ACTION,),
+    consumers=(ConsumerSpec(Service.RISK, "risk-requests", description="Operator resume and flatten."),),
+    tier=Tier.AT_LEAST_ONCE,
+    summary="Operator requests from the manager API for the risk service to carry out.",
 )

@@ -3,7 +3,8 @@
 A trip appends the breaker event (published on risk.events.{breaker}), publishes flatten and pause on
 risk.commands and writes a 'trip' audit row. A breaker already tripped since the last resume does not trip
 again, so a redelivered fill or kline changes nothing. A resume is an operator's: audited with actor and
-reason, published as a resume command, refused when the latch is not halted.
+reason, published as a resume command, refused when the latch is not halted. An operator's flatten (a
+request from the manager API) halts the latch as a manual trip, then pauses and flattens like a trip.
 """
 
 from __future__ import annotations
@@ -106,4 +107,26 @@ async def resume(
         (event,) = await store.save(conn, latch)
         await outbox.publish_within(conn, RISK_COMMANDS(), command(CommandKind.RESUME, reason, ts_ms))
         await conn.execute(AUDIT, LatchAction.RESUME.value, actor, reason, ts_ms)
+        return event
+
+
+async def flatten(
+    conn: asyncpg.Connection, outbox: Outbox, actor: str, reason: str, *, ts_ms: int, latch_id: str = GLOBAL
+) -> BreakerEvent | None:
+    """An operator's flatten: a manual trip (none when one is in since the last resume; the trip event or
+    None is returned), then pause and flatten every bot, audited with `actor`, in one transaction."""
+    if not actor.strip() or not reason.strip():
+        raise ValueError("a flatten needs an actor and a reason")
+    store = LatchStore(outbox)
+    message = f"flatten by {actor}: {reason}"
+    async with conn.transaction():
+        latch = await store.load(conn, latch_id)
+        view = await read_view(conn, latch_id)
+        event = None
+        if Breaker.MANUAL not in view.tripped:
+            latch.trip(Breaker.MANUAL, None, None, message, ts_ms=ts_ms)
+            (event,) = await store.save(conn, latch)
+        for kind in (CommandKind.PAUSE, CommandKind.FLATTEN):
+            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms))
+        await conn.execute(AUDIT, CommandKind.FLATTEN.value, actor, reason, ts_ms)
         return event

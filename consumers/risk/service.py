@@ -1,9 +1,10 @@
 """The risk service: drawdown from fills and kline marks, connectivity from kline arrival times.
 
 `faststream run consumers.risk.service:app` (GORDON_NATS_URL, GORDON_DATABASE_URL set) consumes the
-durables risk-fills and risk-klines as gordon_risk. Thresholds come from trading.risk_config; only the
-enabled drawdown and connectivity breakers are evaluated (vpin, macro and correlation are declared there
-but have no evaluation yet). A breach trips the halt latch (see consumers/risk/halt.py).
+durables risk-fills, risk-klines and risk-requests (operator resume and flatten from the manager API) as
+gordon_risk. Thresholds come from trading.risk_config; only the enabled drawdown and connectivity breakers
+are evaluated (vpin, macro and correlation are declared there but have no evaluation yet). A breach trips
+the halt latch (see consumers/risk/halt.py).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from consumers.risk import halt
 from consumers.risk.breakers import EVALUATED, Breach, PeakWindow, check_drawdown, check_staleness
 from consumers.risk.config import RiskConfig, initial_capital, load_config
 from consumers.risk.equity import EquityBook, fills_after, stored_fills
+from consumers.risk.requests import Outcome, carry_out
 from consumers.service import ServiceRuntime, service_app, wall_clock_ms
-from consumers.subscribers import risk_fills, risk_klines
+from consumers.subscribers import risk_fills, risk_klines, risk_requests
 from domain.versions import VersionGap
 from registry.subject import Service
 from schemas.market import Kline
-from schemas.risk import Breaker, BreakerEvent
+from schemas.risk import Breaker, BreakerEvent, OperatorRequest
 from schemas.trading import Fill
 
 log = logging.getLogger("gordon.risk")
@@ -158,6 +160,15 @@ class RiskService:
             log.warning("risk: %s tripped the latch: %s", breach.breaker.value, breach.message)
         return event
 
+    async def on_request(self, request: OperatorRequest) -> Outcome:
+        """An operator's resume or flatten from the manager API (see consumers/risk/requests.py)."""
+        outcome = await carry_out(self.runtime.pool, self.runtime.outbox, request, ts_ms=self.clock())
+        self._view = None  # the latch may have changed: re-read it on the next look
+        return outcome
+
+    async def _on_request(self, request: OperatorRequest) -> None:
+        await self.on_request(request)
+
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.check_interval_s)
@@ -194,6 +205,7 @@ def build(
     service = RiskService(app, broker, runtime, book, check_interval_s)
     risk_fills(broker)(service.on_fill)
     risk_klines(broker)(service.on_kline)
+    risk_requests(broker)(service._on_request)
     app.on_startup(service.prepare)
     app.after_startup(service.start_ticker)
     app.on_shutdown(service.stop_ticker)

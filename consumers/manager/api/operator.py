@@ -1,0 +1,82 @@
+"""`POST /risk/resume` and `POST /risk/flatten`: operator requests, accepted here, carried out by risk.
+
+The manager never publishes the risk service's subjects (risk.events, risk.commands): it writes an
+audit row and an OperatorRequest on risk.requests.{action} in one transaction and answers 202 with the
+request id; the risk service resumes (as `gordon risk resume` does) or flattens (a manual trip, then
+pause and flatten). A resume while the latch is not halted is refused here with 409.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import Field
+
+from consumers.manager.api.auth import AUTH_RESPONSES, require_token
+from consumers.manager.api.backend import Backend, backend
+from consumers.manager.api.models import CamelModel
+from consumers.manager.api.readmodels import fetch_latch
+from consumers.risk.halt import AUDIT, GLOBAL
+from producers.channels import RISK_REQUESTS
+from registry.ids import uuid7
+from schemas.risk import OperatorAction, OperatorRequest
+
+router = APIRouter(tags=["risk"], dependencies=[Depends(require_token)])
+
+DEFAULT_ACTOR = "operator"
+
+
+class OperatorBody(CamelModel):
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S", description="why (audited)")
+    actor: str = Field(
+        default=DEFAULT_ACTOR, min_length=1, max_length=100, pattern=r"\S", description="who asks (audited)"
+    )
+
+
+class Accepted(CamelModel):
+    request_id: UUID = Field(description="the id the risk service carries the request out under")
+    action: OperatorAction
+
+
+@router.post(
+    "/risk/resume",
+    status_code=202,
+    response_model=Accepted,
+    response_model_by_alias=True,
+    responses={**AUTH_RESPONSES, 409: {"description": "the latch is not halted"}},
+)
+async def resume(api: Annotated[Backend, Depends(backend)], body: OperatorBody) -> Accepted:
+    """Ask the risk service to clear the halt latch (audited)."""
+    latch = await fetch_latch(api.pool, GLOBAL)
+    if not latch.halted:
+        raise HTTPException(409, "resume refused: the risk latch is not halted")
+    return await _request(api, OperatorAction.RESUME, body)
+
+
+@router.post(
+    "/risk/flatten",
+    status_code=202,
+    response_model=Accepted,
+    response_model_by_alias=True,
+    responses=AUTH_RESPONSES,
+)
+async def flatten(api: Annotated[Backend, Depends(backend)], body: OperatorBody) -> Accepted:
+    """Ask the risk service to halt, pause every bot and close every position (audited)."""
+    return await _request(api, OperatorAction.FLATTEN, body)
+
+
+async def _request(api: Backend, action: OperatorAction, body: OperatorBody) -> Accepted:
+    """The audit row and the request event, in one transaction."""
+    now = api.deps.clock()
+    request = OperatorRequest(
+        request_id=uuid7(now), action=action, actor=body.actor.strip(), reason=body.reason.strip(), ts_ms=now
+    )
+    audited = f"requested through the manager API (request {request.request_id}): {request.reason}"
+    async with api.pool.acquire() as proxy, proxy.transaction():
+        conn = cast(asyncpg.Connection, proxy)  # the pool hands out proxies of a Connection
+        await conn.execute(AUDIT, action.value, request.actor, audited, now)
+        await api.outbox.publish_within(conn, RISK_REQUESTS(action=action.value), request)
+    return Accepted(request_id=request.request_id, action=action)
