@@ -1,7 +1,8 @@
-"""The manager service: for now it follows the risk latch's history on risk.events.* (durable manager-risk).
+"""The manager service: it follows the risk latch's history (durable manager-risk), fills (manager-fills)
+and order updates (manager-orders), and feeds all three to the live /ws feed (`live`).
 
 It keeps the last `keep` breaker events in memory, newest last, and logs each one; the control-plane API
-that exposes them is the next step. It reads nothing of trading.risk_events: the bus is its source.
+exposes them. It reads nothing of trading.risk_events: the bus is its source.
 `faststream run consumers.manager.service:app` with GORDON_NATS_URL and GORDON_DATABASE_URL set.
 """
 
@@ -11,15 +12,21 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from consumers.service import ServiceRuntime, service_app, wall_clock_ms
-from consumers.subscribers import manager_risk
+from consumers.subscribers import manager_fills, manager_orders, manager_risk
+from registry.event import Event
 from registry.subject import Service
 from schemas.risk import BreakerEvent
+from schemas.trading import Fill, OrderEvent
+
+if TYPE_CHECKING:
+    from consumers.manager.api.live import LiveHub
 
 log = logging.getLogger("gordon.manager")
 
@@ -56,15 +63,16 @@ class RecentBreakerEvents:
 
 @dataclass
 class ManagerService:
-    """The manager's app and what it has seen of the risk latch."""
+    """The manager's app, what it has seen of the risk latch, and the live feed it feeds."""
 
     app: FastStream
     broker: NatsBroker
     runtime: ServiceRuntime
     recent: RecentBreakerEvents
+    live: LiveHub
 
     async def on_breaker_event(self, event: BreakerEvent) -> None:
-        """Keep and log one latch change."""
+        """Keep and log one latch change; pass it to the live feed."""
         if self.recent.add(event):
             log.warning(
                 "manager: latch %s v%s %s %s: %s",
@@ -74,6 +82,28 @@ class ManagerService:
                 event.action.value,
                 event.message,
             )
+        await self._feed(event)
+
+    async def on_fill(self, event: Fill) -> None:
+        """Pass one fill to the live feed."""
+        await self._feed(event)
+
+    async def on_order(self, event: OrderEvent) -> None:
+        """Pass one order update to the live feed."""
+        await self._feed(event)
+
+    async def _feed(self, event: Event) -> None:
+        # The stream sequence and subject come from the delivery being handled (FastStream's context);
+        # a direct call outside a delivery has none and feeds nothing.
+        message = self.broker.context.get_local("message")
+        if message is None:
+            return
+        raw = message.raw_message
+        await self.live.offer(raw.metadata.sequence.stream, raw.subject, event)
+
+    async def stop_live(self) -> None:
+        """Close the live feed's clients (1001) before the broker stops."""
+        self.live.close()
 
 
 def build(
@@ -87,8 +117,15 @@ def build(
     app, broker, runtime = service_app(
         Service.MANAGER, nats_url=nats_url, database_url=database_url, clock=clock
     )
-    service = ManagerService(app, broker, runtime, RecentBreakerEvents(keep))
+    # Imported here: consumers.manager.api imports this module (RecentBreakerEvents) at its import.
+    from consumers.manager.api.live import LiveHub
+
+    live = LiveHub.over(lambda: broker.connection)
+    service = ManagerService(app, broker, runtime, RecentBreakerEvents(keep), live)
     manager_risk(broker)(service.on_breaker_event)
+    manager_fills(broker)(service.on_fill)
+    manager_orders(broker)(service.on_order)
+    app.on_shutdown(service.stop_live)
     return service
 
 

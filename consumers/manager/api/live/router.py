@@ -1,0 +1,123 @@
+"""The live feed's routes: `WS /ws?since=SEQ` and the operator page at `/` (static files, no build step).
+
+Close codes: 4400 bad `since` (malformed, or ahead of the feed); 4410 what the client missed is gone
+from the stream or over the replay limit (reload the state over REST, reconnect without since);
+4008 slow consumer (its queue filled); 1001 the server is shutting down; 1011 the feed is unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import FileResponse
+
+from consumers.manager.api.live.client import CLIENT_LEFT, SLOW_CONSUMER, Subscription
+from consumers.manager.api.live.hub import AHEAD, BadSince, LiveHub
+
+log = logging.getLogger("gordon.manager.live")
+
+SLOW = 4008
+UNAVAILABLE = 1011
+GOING_AWAY = 1001
+TRY_LATER = 1013
+CLOSE_TIMEOUT_S = 2.0
+MAX_REASON_BYTES = 123
+"""The WebSocket protocol's limit on a close reason."""
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+
+
+def parse_since(raw: str | None) -> int | None:
+    """The `since` query parameter: None when absent, else a stream sequence (a non-negative integer)."""
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        raise BadSince(AHEAD, f"since must be a stream sequence (a non-negative integer), got {raw[:40]!r}")
+    return int(raw)
+
+
+def clip(reason: str) -> str:
+    """`reason` cut to the protocol's 123 bytes."""
+    data = reason.encode()
+    if len(data) <= MAX_REASON_BYTES:
+        return reason
+    return data[: MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
+
+
+def live_router(hub: LiveHub | None) -> APIRouter:
+    """`/ws` over `hub` (None: the feed does not run in this process; /ws says so) and the operator page."""
+    router = APIRouter()
+
+    @router.websocket("/ws")
+    async def feed(websocket: WebSocket) -> None:
+        await websocket.accept()
+        if hub is None:
+            await websocket.close(TRY_LATER, "the live feed does not run in this process")
+            return
+        try:
+            client = await hub.subscribe(parse_since(websocket.query_params.get("since")))
+        except BadSince as exc:
+            await websocket.close(exc.code, clip(exc.reason))
+            return
+        except Exception as exc:
+            log.warning("live feed: cannot subscribe: %r", exc)
+            await websocket.close(UNAVAILABLE, clip(f"live feed unavailable: {exc!r}"))
+            return
+        try:
+            await _serve(websocket, client)
+        finally:
+            client.drop(CLIENT_LEFT)
+
+    @router.get("/", include_in_schema=False)
+    async def operator_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @router.get("/operator/app.js", include_in_schema=False)
+    async def operator_script() -> FileResponse:
+        return FileResponse(STATIC / "app.js", media_type=ASSETS["app.js"])
+
+    @router.get("/operator/style.css", include_in_schema=False)
+    async def operator_style() -> FileResponse:
+        return FileResponse(STATIC / "style.css", media_type=ASSETS["style.css"])
+
+    return router
+
+
+async def _serve(websocket: WebSocket, client: Subscription) -> None:
+    """Send the client's messages until it leaves, is dropped, or its replay fails; then close."""
+
+    async def send() -> None:
+        async for message in client.messages():
+            await websocket.send_text(message.text)
+
+    async def receive() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass  # the feed takes no input; reading is how a disconnect is seen
+
+    sender = asyncio.create_task(send())
+    receiver = asyncio.create_task(receive())
+    gone = asyncio.create_task(client.gone())
+    tasks = (sender, receiver, gone)
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if receiver in done:
+        return  # the client closed
+    code, reason = GOING_AWAY, "closed"
+    if gone in done and not gone.cancelled():
+        why = gone.result()
+        code = SLOW if why == SLOW_CONSUMER else GOING_AWAY
+        reason = f"{why}: more than {client.limit} messages queued" if why == SLOW_CONSUMER else why
+    elif sender in done and not sender.cancelled() and sender.exception() is not None:
+        log.warning("live feed: replay failed: %r", sender.exception())
+        code, reason = UNAVAILABLE, f"replay failed: {sender.exception()!r}"
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(websocket.close(code, clip(reason)), CLOSE_TIMEOUT_S)
