@@ -35,16 +35,21 @@ class EmbeddedNats:
     """nats-server on 127.0.0.1 with its JetStream store under `data_dir/nats`.
 
     With no `port`, the server picks a free one (`-p -1`) and reports it in a ports file, so
-    there is no race; a restart after `stop()` keeps that port so client URLs stay valid.
+    there is no race; a restart after `stop()` keeps that port so client URLs stay valid. `config` is
+    an optional nats-server config file (such as `gordon nats-auth`'s authorization block); the
+    address, port and JetStream flags given here override what it says.
     """
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self, data_dir: Path, *, port: int | None = None, timeout: float = 30.0, config: Path | None = None
+    ) -> None:
         self.data_dir = data_dir.absolute()
         self.store_dir = self.data_dir / "nats"
         self.ports_dir = self.data_dir / "nats.ports"
         self.log = self.data_dir / "nats.log"
         self.port = port
         self.timeout = timeout
+        self.config = config.absolute() if config is not None else None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -71,7 +76,8 @@ class EmbeddedNats:
         except OSError as error:
             raise ServerStartError(NAME, str(error), self.log) from None
         offset = log_size(self.log)
-        argv = [str(binary), "-a", HOST, "-p", str(self.port or -1)]
+        argv = [str(binary), *(["-c", str(self.config)] if self.config else []), "-a", HOST]
+        argv += ["-p", str(self.port or -1)]
         argv += ["--ports_file_dir", str(self.ports_dir), "-js", "-sd", str(self.store_dir)]
         process = spawn(argv, log=self.log, death_signal=signal.SIGTERM, cwd=self.data_dir)
         self._process = process
