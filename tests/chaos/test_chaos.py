@@ -1,0 +1,252 @@
+"""Chaos: N events through the outbox while the drain, a consumer, the projection runners and
+nats-server are SIGKILLed and Postgres is stopped in immediate mode, at random (seeded) moments, each
+restarted. At the end every committed row is on the bus exactly once, the consumer did each effect
+once, and every projection equals a rebuild from history.
+
+The seed is printed; rerun one with GORDON_CHAOS_SEED=<seed>. Loopback only, private servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from gordon.migrate import upgrade
+from gordon.platform import prepare_projections
+from gordon.runtime.dsn import with_user
+from gordon.runtime.nats_server import EmbeddedNats
+from gordon.runtime.postgres_server import EmbeddedPostgres
+from migrations import roles
+from producers.drain.runner import connect_nats
+from projections import generations, tracking
+from projections.catalog import PROJECTIONS
+from projections.verify import verify
+from registry.streams import ensure_streams
+from schemas import REGISTRY
+from tests.chaos.consumer_proc import TABLES
+from tests.chaos.victims import Child, kill_nats
+from tests.cluster.load import (
+    Load,
+    copies_by_msg_id,
+    exactly_once,
+    order_pairs,
+    outbox_event_ids,
+    write_at_rate,
+)
+from tests.conftest import small_spec
+
+pytestmark = [pytest.mark.slow]
+
+SEED = "GORDON_CHAOS_SEED"
+ORDER_COUNT = 1500  # two events each: 3000 events
+RATE = 150.0  # events per second: a 20 s load
+KINDS = ("drain", "consumer", "projector", "nats", "postgres")
+FAULTS = 12  # each kind at least once, the rest at random
+CONVERGE_S = 120.0
+
+
+@pytest.fixture
+def seed() -> int:
+    chosen = int(os.environ.get(SEED) or secrets.randbits(32))
+    print(f"\nchaos seed {chosen} (rerun with {SEED}={chosen})")
+    return chosen
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, EmbeddedNats]]:
+    """A private Postgres (this test crashes it) and nats-server with its store on disk."""
+    with EmbeddedPostgres(tmp_path / "pg", fsync=False) as pg, EmbeddedNats(tmp_path / "nats") as server:
+        yield pg, server
+
+
+def fault_plan(rng: random.Random, duration_s: float) -> list[tuple[float, str]]:
+    """When (seconds into the load) to hit which part: every kind once, then random ones."""
+    kinds = [*KINDS, *(rng.choice(KINDS) for _ in range(FAULTS - len(KINDS)))]
+    rng.shuffle(kinds)
+    step = duration_s / (len(kinds) + 1)
+    return [(step * (i + 1) + rng.uniform(-0.3, 0.3) * step, kind) for i, kind in enumerate(kinds)]
+
+
+@pytest.mark.timeout(300)
+async def test_nothing_lost_or_doubled_under_random_kills(
+    seed: int, servers: tuple[EmbeddedPostgres, EmbeddedNats], tmp_path: Path
+) -> None:
+    rng = random.Random(seed)
+    pg, server = servers
+    dsn = pg.dsn()
+    upgrade(dsn)
+    client = await connect_nats(server.url, "chaos-test")
+    js = client.jetstream()
+    await ensure_streams(js, [small_spec(s) for s in REGISTRY.streams])
+    await prepare_projections(dsn)
+    conn = await asyncpg.connect(dsn)
+    for statement in TABLES:
+        await conn.execute(statement)
+    await conn.close()
+
+    env = {"GORDON_NATS_URL": server.url}
+    children = {
+        "drain": Child(
+            "drain",
+            "gordon",
+            ["drain", "--batch-size", "200"],
+            env | {"GORDON_DATABASE_URL": with_user(dsn, roles.DRAIN)},
+            tmp_path / "drain.log",
+        ),
+        "consumer": Child(
+            "consumer",
+            "tests.chaos.consumer_proc",
+            [],
+            env | {"GORDON_DATABASE_URL": dsn},
+            tmp_path / "consumer.log",
+        ),
+        "projector": Child(
+            "projector",
+            "tests.chaos.projector_proc",
+            [],
+            env | {"GORDON_DATABASE_URL": dsn},
+            tmp_path / "projector.log",
+        ),
+    }
+    servers_hit: Counter[str] = Counter()
+
+    def hit(kind: str) -> None:
+        if kind in children:
+            children[kind].kill()
+        elif kind == "nats":
+            kill_nats(server)
+        else:
+            pg.crash()  # immediate mode: never SIGKILL the postmaster
+        servers_hit[kind] += 1
+
+    def bring_back(kind: str) -> None:
+        if kind in children:
+            children[kind].start()
+        elif kind == "nats":
+            server.start()
+        else:
+            pg.start()
+
+    def supervise() -> None:
+        for child in children.values():
+            child.revive()
+
+    events = order_pairs(ORDER_COUNT)
+    duration = len(events) / RATE
+    plan = fault_plan(rng, duration)
+    print("plan: " + ", ".join(f"{at:.1f}s {kind}" for at, kind in plan))
+    load = Load()
+    began = time.monotonic()
+    for child in children.values():
+        child.start()
+    try:
+        writing = asyncio.create_task(write_at_rate(dsn, events, RATE, load))
+        for at, kind in plan:
+            while time.monotonic() - began < at:
+                supervise()
+                await asyncio.sleep(0.1)
+            hit(kind)
+            await asyncio.sleep(rng.uniform(0.2, 1.5))
+            bring_back(kind)
+        await writing
+        chaos_s = time.monotonic() - began
+
+        converged = await _converge(dsn, client, len(events), supervise)
+        settle_s = time.monotonic() - began - chaos_s
+    finally:
+        codes = {kind: child.stop() for kind, child in children.items()}
+        if not server.pid:
+            server.start()
+        if not pg.pid:
+            pg.start()
+    assert converged, _why(tmp_path)
+
+    committed = await outbox_event_ids(dsn)
+    missing, duplicated = exactly_once(committed, await copies_by_msg_id(js, REGISTRY.bus.name))
+    conn = await asyncpg.connect(dsn)
+    try:
+        effects = Counter(str(r[0]) for r in await conn.fetch("SELECT event_id FROM chaos.effects"))
+        suppressed = await conn.fetchval("SELECT count(*) FROM chaos.seen WHERE NOT fresh")
+        redelivered = await conn.fetchval("SELECT count(*) FROM chaos.seen WHERE deliveries > 1")
+        unpublished = await conn.fetchval("SELECT count(*) FROM bus.outbox WHERE published_at_ms IS NULL")
+        quarantined = await conn.fetchval(
+            "SELECT count(*) FROM bus.outbox WHERE quarantined_at_ms IS NOT NULL"
+        )
+    finally:
+        await conn.close()
+    projector = with_user(dsn, roles.PROJECTOR)
+    checks = [await verify(dsn, projector, js, projection) for projection in PROJECTIONS.values()]
+    await client.close()
+
+    kills = {kind: children[kind].kills if kind in children else servers_hit[kind] for kind in KINDS}
+    exits = {kind: child.exits for kind, child in children.items() if child.exits}
+    print(
+        f"chaos seed {seed}: {len(committed)} events in {chaos_s:.1f}s of chaos + {settle_s:.1f}s to settle; "
+        f"kills {kills}; exited on their own and restarted {exits or 'none'}; writer commit retries "
+        f"{load.failed_commits}; consumer redeliveries {redelivered}, duplicates suppressed by the inbox "
+        f"{suppressed}; stream duplicates {len(duplicated)}, missing {len(missing)}; "
+        f"projections {', '.join(f'{c.name} {c.live_rows} rows equal={c.equal}' for c in checks)}; "
+        f"exit codes on SIGTERM {codes}"
+    )
+    assert sorted(load.committed) == sorted(committed)
+    assert len(committed) == len(events)
+    assert (missing, duplicated) == ([], []), f"seed {seed}: the bus must hold each committed event once"
+    assert (unpublished, quarantined) == (0, 0)
+    assert sorted(effects) == sorted(committed), f"seed {seed}: the consumer must see each event"
+    assert max(effects.values()) == 1, f"seed {seed}: an effect ran twice"
+    for check in checks:
+        assert check.equal, "\n".join(check.lines())
+    assert next(c for c in checks if c.name == "orders").live_rows == ORDER_COUNT
+
+
+async def _converge(dsn: str, client: NatsClient, count: int, supervise: Callable[[], None]) -> bool:
+    """Keep the victims alive until every event is published, consumed and folded (or time runs out)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONVERGE_S
+    while loop.time() < deadline:
+        supervise()
+        try:
+            if await _settled(dsn, client, count):
+                return True
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            pass
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def _settled(dsn: str, client: NatsClient, count: int) -> bool:
+    history = await client.jetstream().stream_info(REGISTRY.history.name)
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        unpublished = await conn.fetchval("SELECT count(*) FROM bus.outbox WHERE published_at_ms IS NULL")
+        effects = await conn.fetchval("SELECT count(*) FROM chaos.effects")
+        orders = PROJECTIONS["orders"]
+        live = await generations.live_generation(conn, orders)
+        assert live is not None
+        state = await tracking.read(conn, generations.schema_of(orders, live))
+    finally:
+        await conn.close()
+    return (
+        unpublished == 0
+        and history.state.messages >= count
+        and effects >= count
+        and state.last_seq >= history.state.last_seq
+    )
+
+
+def _why(tmp_path: Path) -> str:
+    tails = []
+    for log in sorted(tmp_path.glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()[-15:]
+        tails.append(f"--- {log.name}\n" + "\n".join(lines))
+    return "the platform did not settle after the chaos:\n" + "\n".join(tails)
