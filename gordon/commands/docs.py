@@ -1,0 +1,84 @@
+"""`gordon docs`: serve the AsyncAPI docs browser alone (granian), with no NATS or Postgres."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import TYPE_CHECKING
+
+from gordon.errors import GordonError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from gordon.commands import Subparsers
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8081
+"""Beside the manager API's 8080, so both can run at once."""
+PAGE = "/docs/asyncapi"
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the `docs` subcommand."""
+    from registry.asyncapi import DEFAULT_NATS_HOST
+
+    parser = subparsers.add_parser(
+        "docs",
+        help="serve the AsyncAPI docs browser alone (needs no NATS or Postgres)",
+        description=f"Serve {PAGE}: the AsyncAPI document generated from the registry, rendered by the "
+        "vendored @asyncapi/react-component; every file comes from this server. The manager API "
+        "serves the same page. Stops on SIGINT/SIGTERM.",
+    )
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port", default=str(DEFAULT_PORT), metavar="PORT", help=f"TCP port (default: {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--nats-host",
+        default=DEFAULT_NATS_HOST,
+        metavar="HOST:PORT",
+        help=f"host of the document's NATS server entry (default: {DEFAULT_NATS_HOST})",
+    )
+    parser.set_defaults(handler=run)
+
+
+def parse_port(text: str) -> int:
+    """`text` as a TCP port 1..65535, else a one-line error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise GordonError(f"--port must be a whole number 1..65535, got {text!r}") from None
+    if not 0 < port < 65536:
+        raise GordonError(f"--port must be 1..65535, got {port}")
+    return port
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the address, build the docs app, serve it until a signal."""
+    from consumers.manager.api.docs import create_docs_app
+    from consumers.manager.api.serve import check_port
+
+    port = parse_port(args.port)
+    check_port(args.host, port)
+    app = create_docs_app(args.nats_host)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"gordon docs: serving http://{host}:{port}{PAGE} (Ctrl-C stops)", flush=True)
+    asyncio.run(serve(app, args.host, port))
+    return 0
+
+
+async def serve(app: FastAPI, host: str, port: int) -> None:
+    """Serve `app` with granian's embedded server on this loop until SIGINT or SIGTERM."""
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server.embed import Server
+
+    server = Server(app, address=host, port=port, interface=Interfaces.ASGI, log_level=LogLevels.error)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    await server.serve()
