@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.routing import Match
 
-from consumers.manager.api import metrics, operator, orders, positions, risk
+from consumers.manager.api import health, metrics, operator, orders, positions, risk
 from consumers.manager.api.backend import ApiDeps, Backend
 from consumers.manager.api.docs import docs_router
 from consumers.manager.api.readmodels import ReadModelMissing
@@ -49,7 +49,14 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.exception_handler(RequestValidationError)(_invalid_request)
     app.exception_handler(ReadModelMissing)(_read_model_missing)
     app.middleware("http")(_count_requests)
-    for router in (orders.router, positions.router, risk.router, operator.router, metrics.router):
+    for router in (
+        orders.router,
+        positions.router,
+        risk.router,
+        operator.router,
+        health.router,
+        metrics.router,
+    ):
         app.include_router(router)
     app.include_router(docs_router())
     return app
