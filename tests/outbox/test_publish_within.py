@@ -72,7 +72,7 @@ async def test_refuses_another_services_subject(conn: asyncpg.Connection) -> Non
 
 async def test_refuses_oversized_payload_before_commit(conn: asyncpg.Connection) -> None:
     async with conn.transaction():
-        with pytest.raises(PublishRefused, match="over the 1048576-byte limit"):
+        with pytest.raises(PublishRefused, match="over the 1040384-byte limit"):
             await BOTS.publish_within(conn, INTENTS(), intent(reason="x" * 1_100_000))
     assert await conn.fetchval("SELECT count(*) FROM bus.outbox") == 0
 

@@ -25,6 +25,8 @@ from schemas.market import Kline
 from schemas.trading import FILLS, Fill
 
 BY_MODEL = {s.payload: s for s in REGISTRY}
+NO_NUL = st.characters(exclude_characters="\x00")
+"""Event strings never hold NUL: PostgreSQL text cannot store it, so the codec refuses it."""
 
 
 def field_strategy(info: FieldInfo) -> st.SearchStrategy[Any]:
@@ -55,7 +57,7 @@ def field_strategy(info: FieldInfo) -> st.SearchStrategy[Any]:
     if annotation is bool:
         return st.booleans()
     if annotation is str:
-        return st.from_regex(pattern, fullmatch=True) if pattern else st.text(max_size=40)
+        return st.from_regex(pattern, fullmatch=True) if pattern else st.text(NO_NUL, max_size=40)
     raise AssertionError(f"no strategy for {annotation!r}")
 
 
