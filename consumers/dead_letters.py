@@ -45,4 +45,10 @@ async def send_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
         h.DLQ_REASON: reason,
         h.DLQ_AT_MS: str(time.time_ns() // 1_000_000),
     }
-    await js.publish(dead_letter_subject(letter.consumer), letter.data, headers=headers)
+    data = letter.data
+    if h.wire_size(data, headers) > js._nc.max_payload:
+        # The original stays in its stream at (stream, sequence); the letter keeps the reason and the size.
+        headers[h.DLQ_TRUNCATED] = str(len(data))
+        headers[h.DLQ_REASON] = f"{reason[:900]} (payload of {len(data)} bytes not copied: over max_payload)"
+        data = b""
+    await js.publish(dead_letter_subject(letter.consumer), data, headers=headers)

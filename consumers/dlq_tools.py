@@ -126,6 +126,11 @@ async def replay(js: JetStreamContext, dlq: str, letter: StoredLetter) -> Replay
     """
     if not letter.subject:
         raise LetterNotFoundError(f"dead letter {letter.seq} in {dlq} names no original subject")
+    if h.DLQ_TRUNCATED in letter.headers:
+        raise LetterNotFoundError(
+            f"dead letter {letter.seq} in {dlq} holds no payload (it had {letter.headers[h.DLQ_TRUNCATED]} "
+            f"bytes, over max_payload); the original is {letter.stream} seq {letter.stream_seq}"
+        )
     msg_id = f"{letter.msg_id}:replay:{letter.seq}"
     headers = {**letter.headers, h.MSG_ID: msg_id, REPLAY_OF: letter.msg_id}
     ack = await js.publish(letter.subject, letter.data, stream=letter.stream or None, headers=headers)

@@ -60,6 +60,15 @@ def _fixed_headers(schema: str, version: int, producer: str) -> dict[str, str]:
     return {h.SCHEMA: f"{schema}:v{version}", h.SOURCE: producer, h.CONTENT_TYPE: h.JSON}
 
 
+def check_fits(subject: str, payload: bytes, headers: dict[str, str], max_payload: int) -> None:
+    """Refuse a message the server would refuse (it closes the connection on one over max_payload)."""
+    size = h.wire_size(payload, headers)
+    if size > max_payload:
+        raise PublishRefused(
+            f"{subject}: message is {size} bytes with its headers, over the server max_payload {max_payload}"
+        )
+
+
 def seal(
     registry: Registry, service: Service, address: Address[E], event: E, trace_id: str | None = None
 ) -> Envelope:
@@ -72,7 +81,7 @@ def seal(
     if not any(covers(f, address.concrete) for f in registry.bus.filters):
         raise PublishRefused(f"{address.concrete} falls outside every subject of {registry.bus.name}")
     try:
-        payload = registry.codec(subject).encode(event)
+        payload = registry.codec(subject).encode(event, address.concrete)
     except ValueError as exc:
         raise PublishRefused(str(exc)) from None
     return Envelope(

@@ -7,9 +7,9 @@ from uuid import UUID
 
 import asyncpg
 from nats.js import JetStreamContext
-from nats.js.api import PubAck
+from nats.js.api import Header, PubAck
 
-from producers.envelope import seal
+from producers.envelope import check_fits, seal
 from producers.outbox import Outbox
 from registry.address import Address
 from registry.event import Event
@@ -17,6 +17,8 @@ from registry.registry import Registry
 from registry.subject import Service
 
 E = TypeVar("E", bound=Event)
+
+EXPECTED_STREAM = Header.EXPECTED_STREAM.value
 
 
 class Publisher(Protocol):
@@ -53,6 +55,10 @@ class NatsPublisher:
     async def publish(self, address: Address[E], event: E, *, trace_id: str | None = None) -> PubAck:
         """Publish `event` to JetStream now and wait for the stream's ack (no outbox, no retry)."""
         envelope = seal(self.registry, self.service, address, event, trace_id)
+        headers = envelope.headers()
+        # The server's own limit, which may be below the codec's (js.publish adds Nats-Expected-Stream).
+        wire = {**headers, EXPECTED_STREAM: self.registry.bus.name}
+        check_fits(envelope.subject, envelope.payload, wire, self.js._nc.max_payload)
         return await self.js.publish(
-            envelope.subject, envelope.payload, stream=self.registry.bus.name, headers=envelope.headers()
+            envelope.subject, envelope.payload, stream=self.registry.bus.name, headers=headers
         )

@@ -18,7 +18,8 @@ from collections import deque
 
 import asyncpg
 from nats.aio.client import Client as NatsClient
-from nats.js.api import PubAck
+from nats.errors import MaxPayloadError
+from nats.js.api import Header, PubAck
 
 from producers import metrics
 from producers.drain import store
@@ -26,6 +27,7 @@ from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
 from producers.drain.leader import Leadership
 from producers.drain.pipeline import Failure, Flight, Send, land, launch
 from producers.drain.stats import DrainStats
+from registry.headers import wire_size
 from registry.streams import covers
 
 log = logging.getLogger("gordon.drain")
@@ -261,6 +263,11 @@ class Drain:
     async def _publish_async(
         self, subject: str, payload: bytes, headers: dict[str, str]
     ) -> asyncio.Future[PubAck]:
+        # nats-py checks the payload alone; over max_payload with its headers the server would close the
+        # connection and every resend would too, so the row is refused here and quarantined instead.
+        wire = {**headers, Header.EXPECTED_STREAM.value: self.config.stream}
+        if wire_size(payload, wire) > self.nats.max_payload:
+            raise MaxPayloadError
         return await self._js.publish_async(subject, payload, headers=headers, stream=self.config.stream)
 
 
