@@ -80,6 +80,10 @@ class LiveHub:
         the feed starts): the start, until the ring is full, then the last sequence it let go."""
         return self._evicted if self._evicted is not None else self.sequencer.start_seq
 
+    def queued(self) -> list[int]:
+        """How many live messages wait in each client's queue (each at most `client_queue`)."""
+        return [client.queued for client in self._clients]
+
     def ring(self) -> list[LiveMessage]:
         return list(self._ring)
 

@@ -24,7 +24,9 @@ SLOW = 4008
 UNAVAILABLE = 1011
 GOING_AWAY = 1001
 TRY_LATER = 1013
-CLOSE_TIMEOUT_S = 2.0
+CLOSE_TIMEOUT_S = 10.0
+"""How long a dropped client gets to read what its socket holds and the close frame; nothing of it is
+queued in the hub meanwhile."""
 MAX_REASON_BYTES = 123
 """The WebSocket protocol's limit on a close reason."""
 
