@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import websockets
 from browser.conftest import serve_asgi_app
 from fastapi import FastAPI
 from nats.js import JetStreamContext
 from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
 
 from consumers.manager.api.live import live_router
 from consumers.manager.service import ManagerService, build
@@ -139,7 +139,7 @@ async def served(service: ManagerService) -> AsyncIterator[str]:
 
 async def receive(ws: ClientConnection, count: int, timeout_s: float = 20.0) -> list[dict[str, Any]]:
     """The next `count` feed messages, decoded."""
-    got = []
+    got: list[dict[str, Any]] = []
     async with asyncio.timeout(timeout_s):
         while len(got) < count:
             got.append(json.loads(await ws.recv()))
@@ -154,5 +154,6 @@ async def eventually(check: Callable[[], bool], what: str, timeout_s: float = 20
         await asyncio.sleep(0.05)
 
 
-def connect(url: str, **options: Any) -> websockets.asyncio.client.connect:
-    return websockets.asyncio.client.connect(url, open_timeout=10, close_timeout=5, **options)
+def connect(url: str, **options: Any) -> ws_connect:
+    """A websockets client connection to `url` (use with `async with`)."""
+    return ws_connect(url, open_timeout=10, close_timeout=5, **options)
