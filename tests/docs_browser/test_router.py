@@ -3,6 +3,7 @@ page that references only its own origin, and the schema generated from the regi
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -144,3 +145,27 @@ async def test_nats_host_is_the_documents_server(base_url: str) -> None:
     async with serve_asgi_app(create_docs_app("nats.example:4222")) as other:
         served = (await fetch(f"{other}/docs/asyncapi.yaml")).body.decode("utf-8")
     assert "host: nats.example:4222" in served
+
+
+async def test_gzip_when_accepted_with_its_own_etag(base_url: str) -> None:
+    url = f"{base_url}{VENDOR}/index.js"
+    plain = await fetch(url)
+    packed = await fetch(url, headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert packed.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.body) == plain.body
+    assert len(packed.body) < len(plain.body) / 3
+    assert packed.headers["ETag"] != plain.headers["ETag"]
+    assert plain.headers["Vary"] == "Accept-Encoding"
+    assert "Content-Encoding" not in plain.headers
+    again = await fetch(url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]})
+    assert again.status == 304
+    refused = await fetch(url, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
+    assert refused.body == plain.body
+
+
+async def test_small_files_are_not_compressed(base_url: str) -> None:
+    reply = await fetch(base_url + PAGE, headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in reply.headers
+    assert "Vary" not in reply.headers

@@ -52,22 +52,22 @@ def docs_router(nats_host: str = DEFAULT_NATS_HOST) -> APIRouter:
     @router.api_route(PAGE_PATH, methods=METHODS)
     async def asyncapi_page(request: Request) -> Response:
         """The AsyncAPI docs browser."""
-        return page.respond(request)
+        return await page.respond(request)
 
     @router.api_route(SCHEMA_PATH, methods=METHODS)
     async def asyncapi_yaml(request: Request) -> Response:
         """The AsyncAPI document the page renders, generated from the registry."""
-        return schema.respond(request)
+        return await schema.respond(request)
 
     @router.api_route(STATIC_PREFIX + "/{name}", methods=METHODS)
     async def docs_static(request: Request, name: str) -> Response:
         """The page's own script and stylesheet."""
-        return _lookup(static, name, "docs file").respond(request)
+        return await _lookup(static, name, "docs file").respond(request)
 
     @router.api_route(VENDOR_PREFIX + "/{name}", methods=METHODS)
     async def docs_vendor(request: Request, name: str) -> Response:
         """The vendored @asyncapi/react-component bundle, stylesheet and licences."""
-        return _lookup(vendor, name, f"{vendored.PACKAGE} {vendored.VERSION} file").respond(request)
+        return await _lookup(vendor, name, f"{vendored.PACKAGE} {vendored.VERSION} file").respond(request)
 
     return router
 
