@@ -9,10 +9,10 @@ import socket
 import sys
 
 import pytest
-from browser.serving import free_port
 
 from gordon.cli import main
 from gordon.paths import ROOT
+from tests.browser.serving import free_port
 
 from .client import Reply, fetch
 
