@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from browser.conftest import serve_asgi_app
 from fastapi import FastAPI
 from nats.js import JetStreamContext
 from websockets.asyncio.client import ClientConnection
@@ -28,6 +27,7 @@ from schemas import REGISTRY
 from schemas.common import Market, OrderType, Side, bot_token
 from schemas.risk import Breaker, BreakerEvent, LatchAction
 from schemas.trading import Fill, Liquidity, OrderEvent, OrderEventKind
+from tests.browser.serving import serve_asgi_app
 
 BOT = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")
 TS = 1_700_000_000_000

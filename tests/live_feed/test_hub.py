@@ -17,9 +17,9 @@ from consumers.manager.api.live.client import Subscription
 from consumers.manager.api.live.hub import GONE, BadSince
 from consumers.manager.api.live.message import LiveMessage
 from consumers.manager.api.live.stream import StreamReader
-from live_feed.feed import BOT, Bus, breaker, fill, order
 from schemas.common import bot_token
 from schemas.streams import BUS
+from tests.live_feed.feed import BOT, Bus, breaker, fill, order
 
 FILLS = f"trading.fills.{bot_token(BOT)}"
 ORDERS = f"trading.orders.{bot_token(BOT)}"

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from consumers.manager.api.live.client import SLOW_CONSUMER
-from live_feed.feed import Bus, breaker, connect, eventually, running_manager, served
+from tests.live_feed.feed import Bus, breaker, connect, eventually, running_manager, served
 
 pytestmark = pytest.mark.timeout(120)
 

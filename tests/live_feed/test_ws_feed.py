@@ -9,7 +9,17 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from websockets.exceptions import ConnectionClosed
 
-from live_feed.feed import Bus, breaker, connect, eventually, fill, order, receive, running_manager, served
+from tests.live_feed.feed import (
+    Bus,
+    breaker,
+    connect,
+    eventually,
+    fill,
+    order,
+    receive,
+    running_manager,
+    served,
+)
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -17,6 +17,7 @@ from starlette.routing import Match
 from consumers.manager.api import health, metrics, operator, orders, positions, risk
 from consumers.manager.api.backend import ApiDeps, Backend
 from consumers.manager.api.docs import docs_router
+from consumers.manager.api.live import live_router
 from consumers.manager.api.readmodels import ReadModelMissing
 
 TITLE = "gordon manager"
@@ -59,6 +60,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(docs_router())
+    app.include_router(live_router(deps.live))
     return app
 
 

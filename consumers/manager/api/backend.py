@@ -16,6 +16,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from consumers.manager.api.health_policy import HealthPolicy
+from consumers.manager.api.live import LiveHub
 from consumers.manager.service import RecentBreakerEvents
 from consumers.service import wall_clock_ms
 from gordon.runtime.dsn import with_user
@@ -37,6 +38,8 @@ class ApiDeps:
     clock: Callable[[], int] = wall_clock_ms
     health: HealthPolicy = field(default_factory=HealthPolicy)
     pool_size: int = 4
+    live: LiveHub | None = None
+    """The manager service's live feed behind /ws (None: /ws answers that it does not run here)."""
 
 
 @dataclass

@@ -1,0 +1,282 @@
+// The operator page: state from the REST API (GET /positions, /orders, /risk), kept current over /ws.
+// The feed's messages come in stream order; after a drop the page reconnects with ?since=<last seq> and
+// the server replays what it missed. No build step, no external resources.
+"use strict";
+
+const FILLS_SHOWN = 50;
+const ORDERS_SHOWN = 100;
+const TOKEN_KEY = "gordon.operatorToken";
+const RELOAD = new Set([4400, 4410]); // the feed cannot resume from our seq: reload state, go live again
+
+const state = {
+  lastSeq: null,
+  orders: new Map(), // orderId -> order (REST shape)
+  fills: [],
+  events: [],
+  latch: null,
+  retryMs: 500,
+  positionsTimer: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "—" : String(text);
+  if (className) td.className = className;
+  return td;
+}
+
+function row(cells, fresh) {
+  const tr = document.createElement("tr");
+  for (const td of cells) tr.append(td);
+  if (fresh) tr.className = "fresh";
+  return tr;
+}
+
+function time(ms) {
+  return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "—";
+}
+
+function short(id) {
+  return id ? String(id).slice(0, 8) : "—";
+}
+
+function notice(text) {
+  const el = $("notice");
+  el.hidden = !text;
+  el.textContent = text || "";
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+// --- rendering ---------------------------------------------------------------------------------
+
+function renderLatch() {
+  const latch = state.latch;
+  const el = $("latch");
+  if (!latch) return;
+  el.dataset.halted = String(latch.halted);
+  el.textContent = latch.halted ? `HALTED (${latch.breaker || "?"})` : "running";
+  const details = $("latch-details");
+  details.replaceChildren();
+  const items = [
+    ["reason", latch.reason || "—"],
+    ["version", latch.version],
+    ["changed", time(latch.changedMs)],
+    ["trips since resume", latch.trips ?? "—"],
+  ];
+  for (const [name, value] of items) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = String(value);
+    details.append(dt, dd);
+  }
+  $("resume").disabled = !latch.halted;
+}
+
+function renderEvents() {
+  const body = $("events").tBodies[0];
+  body.replaceChildren(
+    ...state.events.map((e) =>
+      row([cell(time(e.tsMs)), cell(e.version), cell(e.breaker), cell(e.action), cell(e.message)], e.fresh),
+    ),
+  );
+}
+
+function renderPositions(items) {
+  const body = $("positions").tBodies[0];
+  body.replaceChildren(
+    ...items.map((p) =>
+      row([
+        cell(short(p.botId)), cell(p.symbol), cell(p.market), cell(p.qty), cell(p.avgEntryPrice),
+        cell(p.realizedPnl), cell(p.fees), cell(time(p.updatedMs)),
+      ]),
+    ),
+  );
+}
+
+function renderFills() {
+  const body = $("fills").tBodies[0];
+  body.replaceChildren(
+    ...state.fills.map((f) => {
+      const tr = row(
+        [
+          cell(time(f.tsMs)), cell(f.seq), cell(short(f.botId)), cell(f.symbol), cell(f.side, f.side),
+          cell(f.qty), cell(f.price), cell(`${f.fee} ${f.feeAsset}`),
+        ],
+        f.fresh,
+      );
+      tr.dataset.fillId = f.fillId;
+      return tr;
+    }),
+  );
+}
+
+function renderOrders() {
+  const orders = [...state.orders.values()].sort((a, b) => b.updatedMs - a.updatedMs).slice(0, ORDERS_SHOWN);
+  const body = $("orders").tBodies[0];
+  body.replaceChildren(
+    ...orders.map((o) => {
+      const tr = row(
+        [
+          cell(short(o.orderId)), cell(short(o.botId)), cell(o.symbol), cell(o.side, o.side), cell(o.orderType),
+          cell(o.qty), cell(o.filledQty), cell(o.status), cell(time(o.updatedMs)),
+        ],
+        o.fresh,
+      );
+      tr.dataset.orderId = o.orderId;
+      return tr;
+    }),
+  );
+}
+
+// --- REST state --------------------------------------------------------------------------------
+
+async function loadPositions() {
+  renderPositions((await getJson("/positions")).items);
+}
+
+async function loadOrders() {
+  const page = await getJson(`/orders?limit=${ORDERS_SHOWN}`);
+  for (const order of page.items) {
+    const known = state.orders.get(order.orderId);
+    if (!known || known.version < order.version) state.orders.set(order.orderId, order);
+  }
+  renderOrders();
+}
+
+async function loadRisk() {
+  const risk = await getJson("/risk");
+  if (!state.latch || state.latch.version <= risk.latch.version) state.latch = risk.latch;
+  state.events = risk.recentEvents;
+  renderLatch();
+  renderEvents();
+}
+
+async function loadAll() {
+  try {
+    await Promise.all([loadPositions(), loadOrders(), loadRisk()]);
+    notice("");
+  } catch (error) {
+    notice(`could not load the state: ${error.message}`);
+  }
+}
+
+function refreshPositionsSoon() {
+  // Positions are folded from fills by a projection: ask again shortly, after it has caught up.
+  clearTimeout(state.positionsTimer);
+  state.positionsTimer = setTimeout(() => loadPositions().catch((e) => notice(e.message)), 300);
+}
+
+// --- the live feed -----------------------------------------------------------------------------
+
+function applyFill(seq, data) {
+  state.fills.unshift({ ...data, seq, fresh: true });
+  state.fills.length = Math.min(state.fills.length, FILLS_SHOWN);
+  renderFills();
+  refreshPositionsSoon();
+}
+
+function applyOrder(data) {
+  const known = state.orders.get(data.orderId);
+  if (known && known.version >= data.version) return;
+  state.orders.set(data.orderId, {
+    orderId: data.orderId, botId: data.botId, intentId: data.intentId, symbol: data.symbol,
+    market: data.market, side: data.side, orderType: data.orderType, qty: data.qty,
+    limitPrice: data.limitPrice, status: data.kind, filledQty: data.filledQty, reason: data.reason,
+    version: data.version, createdMs: known ? known.createdMs : data.tsMs, updatedMs: data.tsMs, fresh: true,
+  });
+  renderOrders();
+}
+
+function applyBreaker(data) {
+  if (!state.latch || state.latch.version < data.version) {
+    const trips = state.latch && state.latch.trips !== undefined ? state.latch.trips : 0;
+    state.latch = {
+      latchId: data.latchId, halted: data.action === "trip", breaker: data.breaker, reason: data.message,
+      version: data.version, changedMs: data.tsMs, trips: data.action === "trip" ? trips + 1 : 0,
+    };
+    renderLatch();
+  }
+  state.events.unshift({ ...data, fresh: true });
+  renderEvents();
+}
+
+function apply(message) {
+  state.lastSeq = message.seq;
+  $("last-seq").textContent = String(message.seq);
+  if (message.kind === "fill") applyFill(message.seq, message.data);
+  else if (message.kind === "order") applyOrder(message.data);
+  else if (message.kind === "breaker") applyBreaker(message.data);
+}
+
+function setConnection(stateName, text) {
+  const el = $("connection");
+  el.dataset.state = stateName;
+  el.textContent = text;
+}
+
+function connect() {
+  const url = new URL("/ws", window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  if (state.lastSeq !== null) url.searchParams.set("since", String(state.lastSeq));
+  const ws = new WebSocket(url);
+  ws.onopen = () => {
+    state.retryMs = 500;
+    setConnection("live", "live");
+  };
+  ws.onmessage = (event) => apply(JSON.parse(event.data));
+  ws.onclose = (event) => {
+    if (RELOAD.has(event.code)) {
+      state.lastSeq = null; // what we missed cannot be replayed: start over from the REST state
+      loadAll();
+    }
+    const why = event.reason ? `: ${event.reason}` : "";
+    setConnection("reconnecting", `reconnecting (${event.code}${why})`);
+    setTimeout(connect, state.retryMs);
+    state.retryMs = Math.min(state.retryMs * 2, 10000);
+  };
+}
+
+// --- the resume button -------------------------------------------------------------------------
+
+async function resume(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  const reason = $("reason").value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  const result = $("resume-result");
+  result.textContent = "sending…";
+  try {
+    const response = await fetch("/risk/resume", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ reason }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 202) {
+      result.textContent = `resume accepted (request ${body.requestId}); the latch changes when risk carries it out`;
+    } else if (response.status === 401) {
+      result.textContent = "the token was refused";
+    } else {
+      result.textContent = `refused (HTTP ${response.status}): ${body.detail || body.message || ""}`;
+    }
+  } catch (error) {
+    result.textContent = `could not send: ${error.message}`;
+  }
+}
+
+function start() {
+  $("token").value = sessionStorage.getItem(TOKEN_KEY) || "";
+  $("resume-form").addEventListener("submit", resume);
+  connect();
+  loadAll();
+}
+
+document.addEventListener("DOMContentLoaded", start);
