@@ -34,6 +34,7 @@ check-generated: $(VENV)/.synced
 	$(VENV)/bin/gordon schemas check
 	$(VENV)/bin/gordon codegen --check
 	$(VENV)/bin/gordon outbox-policies --check
+	$(VENV)/bin/gordon nats-auth --check
 
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
 CHROMIUM ?= /usr/bin/chromium

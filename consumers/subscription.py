@@ -46,8 +46,12 @@ def consumer_config(subject: Subject[Any], spec: ConsumerSpec, values: dict[str,
     backoff is applied to NAKs instead.
     """
     bound = {name: values[name] for name in spec.binds}
+    durable = durable_name(subject, spec, values)
     return ConsumerConfig(
-        durable_name=durable_name(subject, spec, values),
+        # `name` too: clients then create it on `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`,
+        # a subject NATS permissions can limit to the service's own durables and filters.
+        name=durable,
+        durable_name=durable,
         filter_subject=subject.template.wildcard(bound),
         deliver_policy=_DELIVER[spec.start_at],
         ack_policy=JsAckPolicy.EXPLICIT,
