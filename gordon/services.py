@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -13,6 +14,7 @@ from faststream import FastStream
 
 from consumers.bot.strategy import NAME as STRATEGY
 from gordon.runtime.servers import Endpoints
+from gordon.settings import Settings
 from gordon.stopping import until_cancelled
 from registry.ids import uuid7
 
@@ -53,14 +55,23 @@ def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
 
         return risk(**urls)
     if name == "manager":
+        from consumers.manager.api.attach import attach
         from consumers.manager.service import build as manager
 
-        return manager(**urls)
+        built = manager(**urls)
+        settings = Settings.from_env()
+        host, port, token = settings.manager_host, settings.manager_port, settings.manager_token
+        attach(built, host=host, port=port, token=token, demo=demo, announce=_announce)
+        return built
     if name == "bot":
         from consumers.bot.service import build as bot
 
         return bot(**urls)
     raise ValueError(f"unknown service {name!r} (known: {', '.join(NAMES)})")
+
+
+def _announce(line: str) -> None:
+    print(f"gordon up: {line}", file=sys.stderr, flush=True)
 
 
 def service(name: str, *, demo: bool = False) -> Service:

@@ -17,6 +17,10 @@ NATS_URL = "GORDON_NATS_URL"
 DATABASE_URL = "GORDON_DATABASE_URL"
 DATA_DIR = "GORDON_DATA_DIR"
 MANAGER_TOKEN = "GORDON_MANAGER_TOKEN"
+MANAGER_HOST = "GORDON_MANAGER_HOST"
+MANAGER_PORT = "GORDON_MANAGER_PORT"
+DEFAULT_MANAGER_HOST = "127.0.0.1"
+DEFAULT_MANAGER_PORT = 8080
 
 NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 DATABASE_SCHEMES = ("postgresql", "postgres")
@@ -28,13 +32,16 @@ class SettingsError(GordonError, ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the servers are (None = start an embedded one), where local data lives, and the manager
-    API's operator token (None: its write endpoints are disabled)."""
+    """Where the servers are (None = start an embedded one), where local data lives, and where the
+    manager API listens with its operator token (None: its write endpoints are disabled; port 0: any
+    free port)."""
 
     nats_url: str | None
     database_url: str | None
     data_dir: Path
     manager_token: str | None = None
+    manager_host: str = DEFAULT_MANAGER_HOST
+    manager_port: int = DEFAULT_MANAGER_PORT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +56,8 @@ class Settings:
             database_url=_database_url(_get(env, DATABASE_URL)),
             data_dir=_data_dir(_get(env, DATA_DIR)),
             manager_token=_manager_token(_get(env, MANAGER_TOKEN)),
+            manager_host=_get(env, MANAGER_HOST) or DEFAULT_MANAGER_HOST,
+            manager_port=parse_port(MANAGER_PORT, _get(env, MANAGER_PORT) or str(DEFAULT_MANAGER_PORT)),
         )
 
 
@@ -116,6 +125,18 @@ def _manager_token(value: str | None) -> str | None:
             f"(got {len(value)} characters)"
         )
     return value
+
+
+def parse_port(name: str, value: str, *, allow_any: bool = True) -> int:
+    """A TCP port from text (0, "any free port", only when `allow_any`); SettingsError naming `name`."""
+    low = 0 if allow_any else 1
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not low <= port <= 65535:
+        raise SettingsError(f"{name}: expected a port {low}..65535, got {value!r}")
+    return port
 
 
 def redact_password(url: str) -> str:

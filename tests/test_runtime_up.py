@@ -41,6 +41,7 @@ class Up:
     def __init__(self, data_dir: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
         env["GORDON_DATA_DIR"] = str(data_dir)
+        env["GORDON_MANAGER_PORT"] = "0"  # the manager API on any free port: 8080 may be taken
         self.stderr_path = data_dir / f"up-{time.monotonic_ns()}.err"
         with self.stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(
