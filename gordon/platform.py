@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import asyncpg
+import nats
 from nats.js import JetStreamContext
 
 from gordon.runtime.dsn import with_user
@@ -23,6 +24,9 @@ from registry.streams import ensure_streams
 from schemas import REGISTRY
 
 log = logging.getLogger("gordon.up")
+
+RETRY_FIRST_S = 0.25
+RETRY_MAX_S = 5.0
 
 
 async def prepare_streams(nats_url: str) -> dict[str, str]:
@@ -57,15 +61,43 @@ async def projections(endpoints: Endpoints) -> None:
     await until_cancelled("projections", main)
 
 
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    nats.errors.Error,
+)
+"""What a restarting Postgres or NATS raises: the runner resumes from its tracking row after it."""
+
+
 async def _follow(
     projection: Projection[Any, Any], dsn: str, js: JetStreamContext, stop: asyncio.Event
 ) -> None:
-    runner = Runner(projection, dsn, js, REGISTRY)
-    try:
-        await runner.run(stop)
-    except ProjectionHalted as halted:
-        log.error("%s; see `gordon projections status`, fix, then restart", halted)
-        await stop.wait()
+    """Run one projection until `stop`; ride through server restarts, stay halted on a halt."""
+    delay = RETRY_FIRST_S
+    while not stop.is_set():
+        runner = Runner(projection, dsn, js, REGISTRY)
+        try:
+            await runner.run(stop)
+        except ProjectionHalted as halted:
+            log.error("%s; see `gordon projections status`, fix, then restart", halted)
+            await stop.wait()
+        except TRANSIENT as exc:
+            delay = RETRY_FIRST_S if runner.stats.batches else min(delay * 2, RETRY_MAX_S)
+            log.warning(
+                "projection %s: %s: %s; resuming from its tracking row in %.1fs",
+                projection.name,
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            waiter = asyncio.ensure_future(stop.wait())  # not wait_for: 3.11's can swallow a cancel
+            try:
+                await asyncio.wait({waiter}, timeout=delay)
+            finally:
+                waiter.cancel()
 
 
 async def drain(endpoints: Endpoints) -> None:
