@@ -61,6 +61,12 @@ def consumer_config(subject: Subject[Any], spec: ConsumerSpec, values: dict[str,
     )
 
 
+async def _undecoded(msg: NatsMessage) -> bytes:
+    """The body as is: the codec decodes it. FastStream's default JSON decoding raised RecursionError on
+    deeply nested bytes before the handler ran, so such a message was neither dead-lettered nor acked."""
+    return msg.body
+
+
 def subscriber(
     broker: NatsBroker,
     registry: Registry,
@@ -90,6 +96,7 @@ def subscriber(
             config=config,
             deliver_policy=config.deliver_policy,
             ack_policy=AckPolicy.MANUAL,
+            decoder=_undecoded,
             title=f"{durable}:{subject.template_text}",
         )
 
