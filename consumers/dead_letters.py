@@ -33,7 +33,8 @@ def dead_letter_subject(consumer: str) -> str:
 async def send_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
     """Store `letter` in the dead-letter stream; idempotent per (message, consumer) via its Msg-Id."""
     original_id = letter.headers.get(h.MSG_ID) or f"{letter.stream}:{letter.sequence}"
-    reason = " ".join(letter.reason.split())[:1000]
+    # One ASCII line: nats-py reads a non-ASCII header value back as an email Header object, not a str.
+    reason = " ".join(letter.reason.split()).encode("ascii", "backslashreplace").decode()[:1000]
     headers = {
         **{k: v for k, v in letter.headers.items() if k != h.MSG_ID},
         h.MSG_ID: f"{original_id}:{letter.consumer}",

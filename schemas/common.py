@@ -19,7 +19,9 @@ def bounded_decimal(value: Decimal) -> Decimal:
     """Refuse a decimal no quantity needs and that would break downstream (`1e999999999` overflows
     Python's default context and PostgreSQL NUMERIC, halting a projection)."""
     if value and (len(value.as_tuple().digits) > DECIMAL_DIGITS or abs(value.adjusted()) > DECIMAL_DIGITS):
-        raise ValueError(f"decimal out of range (more than {DECIMAL_DIGITS} digits or 1e±{DECIMAL_DIGITS})")
+        raise ValueError(
+            f"decimal out of range (more than {DECIMAL_DIGITS} digits or beyond 1e+/-{DECIMAL_DIGITS})"
+        )
     return value
 
 
