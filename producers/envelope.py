@@ -17,6 +17,10 @@ from registry.subject import Service
 E = TypeVar("E", bound=Event)
 
 
+MAX_TRACE_ID = 256
+"""The longest trace id: the codec leaves 8 KiB of max_payload to headers, a DLQ reason takes 1,000."""
+
+
 class PublishRefused(ValueError):
     """An event that can never be published (wrong producer, subject outside the stream, too large)."""
 
@@ -80,6 +84,11 @@ def seal(
         )
     if not any(covers(f, address.concrete) for f in registry.bus.filters):
         raise PublishRefused(f"{address.concrete} falls outside every subject of {registry.bus.name}")
+    if trace_id is not None and len(trace_id) > MAX_TRACE_ID:
+        raise PublishRefused(
+            f"{address.concrete}: trace id of {len(trace_id)} characters, over {MAX_TRACE_ID} "
+            "(it travels as a header, inside max_payload)"
+        )
     try:
         payload = registry.codec(subject).encode(event, address.concrete)
     except ValueError as exc:
