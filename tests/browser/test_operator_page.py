@@ -1,25 +1,35 @@
 """The operator page in headless Chromium: it loads positions, orders and the latch from the REST API,
 goes live over /ws, and shows a fill published onto gordon-bus while it is open (the delay is measured,
-printed and written to the test's output folder, beside a screenshot)."""
+printed and written to the test's output folder, beside a screenshot); a trip shows live, and the
+resume button sends the operator's request with the typed token."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from consumers.manager.api import ApiDeps, create_app
 from gordon.platform import prepare_projections
-from tests.live_feed.feed import Bus, eventually, fill, running_manager
+from gordon.runtime.dsn import with_user
+from migrations import roles
+from projections.catalog import PROJECTIONS
+from projections.runner import Runner
+from schemas import REGISTRY
+from tests.live_feed.feed import Bus, breaker, eventually, fill, running_manager
 
 from .conftest import PageProbe, ServeAsgi, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 SHOW_TIMEOUT_MS = 30_000
+TOKEN = "operator-token-for-tests"
 
 
 async def test_the_operator_page_shows_a_fill_published_while_it_is_open(
@@ -60,3 +70,75 @@ async def test_the_operator_page_shows_a_fill_published_while_it_is_open(
     print(line)
     (output_dir / "fill-delay.txt").write_text(line + "\n", encoding="utf-8")
     probe.assert_clean()
+
+
+@contextlib.asynccontextmanager
+async def projections_following(nats: NatsClient, database: str) -> AsyncIterator[None]:
+    """Every projection's live runner (positions, orders, the latch), as gordon up runs them."""
+    stop = asyncio.Event()
+    dsn = with_user(database, roles.PROJECTOR)
+    js = nats.jetstream()
+    runners = [asyncio.create_task(Runner(p, dsn, js, REGISTRY).run(stop)) for p in PROJECTIONS.values()]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*runners), 30)
+
+
+async def test_a_trip_shows_live_and_the_resume_button_sends_the_operators_request(
+    probe: PageProbe,
+    serve_asgi: ServeAsgi,
+    output_dir: Path,
+    nats: NatsClient,
+    nats_url: str,
+    database: str,
+    fresh_bus: Callable[[], Awaitable[None]],
+) -> None:
+    await fresh_bus()
+    await prepare_projections(database)
+    page = probe.page
+    bus = Bus(nats.jetstream())
+    async with projections_following(nats, database), running_manager(nats_url, database) as manager:
+        deps = ApiDeps(
+            database_url=database, nats_url=nats_url, recent=manager.recent, live=manager.live, token=TOKEN
+        )
+        async with serve_asgi(create_app(deps)) as base_url:
+            await page.goto(f"{base_url}/")
+            await page.locator('#connection[data-state="live"]').wait_for(timeout=SHOW_TIMEOUT_MS)
+            await page.locator('#latch[data-halted="false"]').wait_for(timeout=SHOW_TIMEOUT_MS)
+            await eventually(lambda: manager.live.clients == 1, "the page's /ws client to attach")
+            assert await page.locator("#resume").is_disabled()
+
+            await bus.fill(fill(1))
+            await bus.breaker(breaker(1))
+            await page.locator('#latch[data-halted="true"]').wait_for(timeout=SHOW_TIMEOUT_MS)
+            await page.locator("#events tbody tr").first.wait_for(timeout=SHOW_TIMEOUT_MS)
+            # The fill reaches the positions view through its projection; the page asks again after fills.
+            await page.locator("#positions tbody tr").first.wait_for(timeout=SHOW_TIMEOUT_MS)
+            halted_js = "fetch('/risk').then(r => r.json()).then(body => body.latch.halted)"
+            deadline = time.monotonic() + 30
+            while not await page.evaluate(halted_js):  # the latch view folds the trip too
+                assert time.monotonic() < deadline, "the latch projection never folded the trip"
+                await asyncio.sleep(0.2)
+
+            await page.fill("#token", TOKEN)
+            await page.fill("#reason", "drawdown reviewed")
+            await page.click("#resume")
+            result = page.locator("#resume-result", has_text="resume accepted")
+            await result.wait_for(timeout=SHOW_TIMEOUT_MS)
+            assert await page.evaluate("sessionStorage.getItem('gordon.operatorToken')") == TOKEN
+            await page.wait_for_load_state("networkidle")
+            await save_screenshot(page, output_dir, "operator-page-halted")
+    reasons = await audited_reasons(database)
+    assert len(reasons) == 1
+    assert reasons[0].endswith(": drawdown reviewed")
+    probe.assert_clean()
+
+
+async def audited_reasons(database: str) -> list[str]:
+    conn = await asyncpg.connect(database)
+    try:
+        return [row["reason"] for row in await conn.fetch("SELECT reason FROM trading.risk_audit_log")]
+    finally:
+        await conn.close()

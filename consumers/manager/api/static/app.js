@@ -5,6 +5,7 @@
 
 const FILLS_SHOWN = 50;
 const ORDERS_SHOWN = 100;
+const POSITIONS_REFRESH_MS = [300, 2000];
 const TOKEN_KEY = "gordon.operatorToken";
 const RELOAD = new Set([4400, 4410]); // the feed cannot resume from our seq: reload state, go live again
 
@@ -15,7 +16,7 @@ const state = {
   events: [],
   latch: null,
   retryMs: 500,
-  positionsTimer: null,
+  positionsTimers: [],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -169,9 +170,12 @@ async function loadAll() {
 }
 
 function refreshPositionsSoon() {
-  // Positions are folded from fills by a projection: ask again shortly, after it has caught up.
-  clearTimeout(state.positionsTimer);
-  state.positionsTimer = setTimeout(() => loadPositions().catch((e) => notice(e.message)), 300);
+  // Positions are folded from fills by a projection that lags the feed a little: ask shortly after the
+  // last fill, and once more later in case the projection had not caught up yet.
+  for (const timer of state.positionsTimers) clearTimeout(timer);
+  state.positionsTimers = POSITIONS_REFRESH_MS.map((ms) =>
+    setTimeout(() => loadPositions().catch((e) => notice(e.message)), ms),
+  );
 }
 
 // --- the live feed -----------------------------------------------------------------------------
