@@ -1,6 +1,7 @@
 """The operator page in headless Chromium: it loads positions, orders and the latch from the REST API,
 goes live over /ws, and shows a fill published onto gordon-bus while it is open (the delay is measured,
-printed and written to the test's output folder, beside a screenshot); a trip shows live, and the
+printed and written to the test's output folder, beside a screenshot) and one published while it was
+disconnected (it reconnects with ?since=<last seq>); a trip shows live, and the
 resume button sends the operator's request with the typed token."""
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ async def test_the_operator_page_shows_a_fill_published_while_it_is_open(
     await fresh_bus()
     await prepare_projections(database)
     page = probe.page
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
     async with running_manager(nats_url, database) as manager:
         deps = ApiDeps(database_url=database, nats_url=nats_url, recent=manager.recent, live=manager.live)
         async with serve_asgi(create_app(deps)) as base_url:
@@ -64,6 +67,18 @@ async def test_the_operator_page_shows_a_fill_published_while_it_is_open(
             assert cells[3] == "BTCUSDT"
             assert cells[5] == "0.01"
             assert await page.locator("#last-seq").inner_text() == str(seq)
+
+            # Dropped by the server, the page reconnects with ?since=<its last seq>: a fill published
+            # while it was away is replayed.
+            manager.live.drop_all("dropped by the test")
+            missed = fill(2)
+            missed_seq = await Bus(nats.jetstream()).fill(missed)
+            await page.locator(f'#fills tr[data-fill-id="{missed.fill_id}"]').wait_for(
+                timeout=SHOW_TIMEOUT_MS
+            )
+            assert sockets[-1].endswith(f"/ws?since={seq}")
+            assert await page.locator("#fills tbody tr").count() == 2
+            assert await page.locator("#last-seq").inner_text() == str(missed_seq)
             await page.wait_for_load_state("networkidle")
             await save_screenshot(page, output_dir, "operator-page")
     line = f"operator page showed a fill {delay_ms:.0f} ms after it was published (seq {seq})"

@@ -161,8 +161,12 @@ class LiveHub:
         self._clients.discard(client)
         metrics.CLIENTS.set(len(self._clients))
 
+    def drop_all(self, reason: str) -> None:
+        """Drop every client (each is closed with `reason`; the page reconnects with its last seq)."""
+        for client in list(self._clients):
+            client.drop(reason)
+
     def close(self) -> None:
         """Drop every client and stop retrying."""
-        for client in list(self._clients):
-            client.drop(SHUTDOWN)
+        self.drop_all(SHUTDOWN)
         self.sequencer.close()

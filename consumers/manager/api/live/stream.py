@@ -84,16 +84,22 @@ class StreamReader:
 
     async def replay(self, since: int, through: int) -> AsyncIterator[LiveMessage]:
         """The families' messages with `since` < seq <= `through`, in stream order (an ephemeral,
-        unacknowledged consumer filtered to the three families, read in batches)."""
+        unacknowledged consumer filtered to the three families, read in batches).
+
+        Everything up to `through` is stored before the consumer is made, so its pending count says when
+        the range is read even if its last message is not one of the families'.
+        """
         if through <= since:
             return
         async with self._replay_consumer(since) as sub:
-            while True:
+            left = int((await sub.consumer_info()).num_pending or 0)
+            while left > 0:
                 try:
-                    batch = await sub.fetch(REPLAY_BATCH, timeout=REPLAY_FETCH_S)
+                    batch = await sub.fetch(min(left, REPLAY_BATCH), timeout=REPLAY_FETCH_S)
                 except NatsTimeoutError:
-                    return  # nothing more stored: the rest, if any, was removed from the stream
+                    return  # the rest was removed from the stream meanwhile (retention)
                 for msg in batch:
+                    left -= 1
                     seq = msg.metadata.sequence.stream
                     if seq > through:
                         return
@@ -101,8 +107,6 @@ class StreamReader:
                     decoded = None if kind is None else self.decode(seq, kind, msg.subject, msg.data)
                     if decoded is not None:
                         yield decoded
-                    if seq == through:
-                        return
 
     @contextlib.asynccontextmanager
     async def _replay_consumer(self, since: int) -> AsyncIterator[JetStreamContext.PullSubscription]:
