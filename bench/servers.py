@@ -27,6 +27,8 @@ class BenchServers:
     nats_url: str
     dsn: str
     data_dir: Path
+    nats_pid: int | None = None
+    postgres_pid: int | None = None
 
 
 async def create_streams(nats_url: str) -> None:
@@ -48,4 +50,10 @@ def bench_servers(*, fsync: bool = True) -> Iterator[BenchServers]:
             dsn = postgres.dsn()
             upgrade(dsn)
             asyncio.run(create_streams(nats_server.url))
-            yield BenchServers(nats_url=nats_server.url, dsn=dsn, data_dir=data_dir)
+            yield BenchServers(
+                nats_url=nats_server.url,
+                dsn=dsn,
+                data_dir=data_dir,
+                nats_pid=nats_server.pid,
+                postgres_pid=postgres.pid,
+            )
