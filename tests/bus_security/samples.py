@@ -8,13 +8,18 @@ from registry.subject import Subject
 from schemas import REGISTRY
 
 
-def sample_subject(subject: Subject[Any]) -> str:
-    """A concrete subject of `subject`, each parameter its first example (or a plain token)."""
+def sample_values(subject: Subject[Any]) -> dict[str, str]:
+    """A value for each parameter of `subject`: its first example, or a plain token."""
     values = {}
     for name in subject.template.names:
         examples = subject.param(name).examples
         values[name] = examples[0] if examples else "x1"
-    return subject.render(values)
+    return values
+
+
+def sample_subject(subject: Subject[Any]) -> str:
+    """A concrete subject of `subject`."""
+    return subject.render(sample_values(subject))
 
 
 SAMPLES: tuple[tuple[Subject[Any], str], ...] = tuple((s, sample_subject(s)) for s in REGISTRY)

@@ -7,18 +7,18 @@ Each role connects as itself (`dsn_for`); every attempt runs in a transaction th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from nats.aio.client import Client as NatsClient
 
-from gordon import migrate
+from gordon import migrate, nats_auth
 from migrations import outbox_policies, roles
 from registry.registry import Registry
 from registry.subject import Service
 from schemas import REGISTRY
+from tests.bus_security.nats_harness import AuthServer, Login, logged_in
 from tests.bus_security.samples import SAMPLES
 from tests.outbox.conftest import FAST, count_unpublished, running, stored, wait_until
 
@@ -134,23 +134,23 @@ async def test_readers_see_every_row_and_the_owner_is_unaffected(
             await conn.close()
 
 
-async def test_the_drain_role_drains_rows_every_service_wrote(
-    database: str,
-    dsn_for: Callable[[str, str], str],
-    nats: NatsClient,
-    fresh_bus: Callable[[], Awaitable[None]],
+async def test_the_drain_drains_rows_every_service_wrote_with_least_privilege_on_both_sides(
+    database: str, dsn_for: Callable[[str, str], str], auth_server: AuthServer, admin: Login
 ) -> None:
-    await fresh_bus()
+    """Each service's role appends its own rows; the drain, as gordon_drain on Postgres and as the
+    generated `drain` user on a NATS server started with the generated config, publishes them all."""
     for subject, concrete in SAMPLES:
         conn = await asyncpg.connect(dsn_for(database, roles.PRODUCER_ROLE_OF[subject.producer.value]))
         try:
             await conn.execute(INSERT, concrete, subject.producer.value)
         finally:
             await conn.close()
-    async with running(dsn_for(database, roles.DRAIN), nats, FAST) as drain:
-        await wait_until(lambda: _drained(database), "the drain (as gordon_drain) to publish every row")
+    async with logged_in(auth_server, nats_auth.DRAIN) as login:
+        async with running(dsn_for(database, roles.DRAIN), login.client, FAST) as drain:
+            await wait_until(lambda: _drained(database), "the least-privileged drain to publish every row")
+        assert login.violations() == []
     assert drain.stats.published == len(SAMPLES)
-    assert [m.subject for m in await stored(nats.jetstream())] == [concrete for _, concrete in SAMPLES]
+    assert [m.subject for m in await stored(admin.client.jetstream())] == [c for _, c in SAMPLES]
 
 
 async def _drained(database: str) -> bool:
