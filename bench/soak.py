@@ -62,7 +62,7 @@ class Soak:
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     schemas: dict[str, str] = field(default_factory=dict)
-    writers: int = 8
+    writers: int = 16
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -298,6 +298,10 @@ def report(soak: Soak, quick: bool) -> tuple[str, float, float, float]:
         "",
         f"Over time (MiB): {curve}.",
         "",
+        "CPU while sampled (user + system, % of one core): "
+        + ", ".join(f"{n} {100 * c / max(memory.samples[-1][0], 1e-9):.0f}%" for n, c in memory.cpu_s.items())
+        + ".",
+        "",
         f"Growth goal < {GOAL_GROWTH_MIB_H:g} MiB/h for `gordon up` and nats-server: "
         f"{'met' if platform_growth < GOAL_GROWTH_MIB_H else 'MISSED'} ({platform_growth:+.1f} MiB/h)"
         + (" — a quick run is too short to extrapolate an hour from." if quick else "."),
@@ -315,7 +319,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to write (default 10)")
     parser.add_argument("--quick", action="store_true", help="30 s of writing, under a minute in all")
     parser.add_argument("--services", default="none", help="services `gordon up` also runs (default none)")
-    parser.add_argument("--writers", type=int, default=8, help="writer connections (default 8)")
+    parser.add_argument("--writers", type=int, default=16, help="writer connections (default 16)")
     parser.add_argument("--sample-s", type=float, default=None, help="memory sampling period (default 10 s)")
     args = parser.parse_args()
     if args.rate <= 0 or args.minutes <= 0 or args.writers < 1:

@@ -102,18 +102,25 @@ class Memory:
 
     pids: dict[str, int]
     tree: frozenset[str] = frozenset({"postgres"})
+    _cpu_first: dict[str, float] = field(default_factory=dict)
+    _cpu_now: dict[str, float] = field(default_factory=dict)
     samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds (user + system) each process used while sampled (its children's too for a tree)."""
 
     def sample(self, t: float) -> None:
         row: dict[str, float] = {}
         for name, pid in self.pids.items():
             try:
                 process = psutil.Process(pid)
+                procs = [process, *process.children(recursive=True)] if name in self.tree else [process]
                 if name in self.tree:
-                    procs = [process, *process.children(recursive=True)]
                     row[name] = sum(_pss(p) for p in procs) / 2**20
                 else:
                     row[name] = process.memory_info().rss / 2**20
+                self._cpu_now[name] = sum(_cpu(p) for p in procs)
+                self._cpu_first.setdefault(name, self._cpu_now[name])
+                self.cpu_s[name] = self._cpu_now[name] - self._cpu_first[name]
             except psutil.Error:
                 continue
         self.samples.append((t, row))
@@ -142,6 +149,14 @@ class Memory:
             return float("nan")
         slope = sum((t - mean_t) * (m - mean_m) for t, m in points) / var
         return slope * 3600
+
+
+def _cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
 
 
 def _pss(process: psutil.Process) -> int:
