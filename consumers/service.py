@@ -15,6 +15,7 @@ import asyncpg
 from faststream import FastStream
 from faststream.nats import NatsBroker
 
+from gordon import nats_auth
 from gordon.runtime.dsn import with_user
 from gordon.settings import DATABASE_URL, NATS_URL, Settings
 from migrations import roles
@@ -91,6 +92,12 @@ def service_app(
         missing = NATS_URL if not nats_url else DATABASE_URL
         raise NotConfigured(f"{service} service: {missing} is not set")
     runtime = ServiceRuntime(service, nats_url, database_url, clock)
-    broker = NatsBroker(nats_url, logger=None, max_reconnect_attempts=-1, reconnect_time_wait=1)
+    broker = NatsBroker(
+        nats_url,
+        logger=None,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        **nats_auth.broker_options(service.value),  # its own NATS user when its password is set
+    )
     app = FastStream(broker, on_startup=[runtime.open], after_shutdown=[runtime.close])
     return app, broker, runtime

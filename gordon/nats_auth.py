@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faststream.nats.security import NatsUserPassword
+
+from gordon.errors import GordonError
 from registry.registry import Registry
 from registry.streams import StreamSpec
 from registry.subject import ConsumerSpec, Service, Subject
@@ -53,7 +56,7 @@ HEADER = """\
 """
 
 
-class NatsAuthError(ValueError):
+class NatsAuthError(GordonError, ValueError):
     """A user or password setting that cannot be used; one line."""
 
 
@@ -240,6 +243,17 @@ def connect_options(user: str, env: Mapping[str, str] | None = None) -> dict[str
         return {}
     check_password(password_env(user), password)
     return {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
+
+
+def broker_options(user: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The same login as `connect_options`, as FastStream `NatsBroker` keywords."""
+    options = connect_options(user, env)
+    if not options:
+        return {}
+    return {
+        "security": NatsUserPassword(options["user"], options["password"]),
+        "inbox_prefix": options["inbox_prefix"],
+    }
 
 
 def check_password(variable: str, password: str) -> str:

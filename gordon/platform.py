@@ -11,6 +11,7 @@ import asyncpg
 import nats
 from nats.js import JetStreamContext
 
+from gordon import nats_auth
 from gordon.runtime.dsn import with_user
 from gordon.runtime.servers import Endpoints
 from gordon.stopping import until_cancelled
@@ -31,7 +32,7 @@ RETRY_MAX_S = 5.0
 
 async def prepare_streams(nats_url: str) -> dict[str, str]:
     """Create or update every declared stream; returns what happened to each."""
-    client = await connect_nats(nats_url, "gordon-up")
+    client = await connect_nats(nats_url, "gordon-up", nats_auth.ADMIN)
     try:
         return await ensure_streams(client.jetstream(), REGISTRY.streams)
     finally:
@@ -51,7 +52,7 @@ async def projections(endpoints: Endpoints) -> None:
     """A live runner per projection, as `gordon_projector`; a halted one stays halted (and says so)."""
 
     async def main(stop: asyncio.Event) -> None:
-        client = await connect_nats(endpoints.nats_url, "gordon-projections")
+        client = await connect_nats(endpoints.nats_url, "gordon-projections", nats_auth.PROJECTOR)
         dsn = with_user(endpoints.database_url, roles.PROJECTOR)
         try:
             await asyncio.gather(*(_follow(p, dsn, client.jetstream(), stop) for p in PROJECTIONS.values()))

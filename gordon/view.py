@@ -17,6 +17,7 @@ from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
+from gordon import nats_auth
 from gordon.runtime.servers import Endpoints
 from producers.drain.runner import connect_nats
 from producers.metrics import BACKLOG, template_of
@@ -127,7 +128,7 @@ def render(snap: Snapshot) -> Group:
 
 async def live_view(endpoints: Endpoints, stop: asyncio.Event | None = None, every_s: float = 1.0) -> None:
     """Refresh the view until cancelled (or `stop`)."""
-    nats = await connect_nats(endpoints.nats_url, "gordon-view")
+    nats = await connect_nats(endpoints.nats_url, "gordon-view", nats_auth.ADMIN)
     conn = await asyncpg.connect(endpoints.database_url)
     sampler = Sampler(nats, conn)
     await sampler.start()

@@ -9,15 +9,17 @@ import logging
 import nats
 from nats.aio.client import Client as NatsClient
 
+from gordon import nats_auth
 from producers.drain.config import DrainConfig
 from producers.drain.worker import Drain
 
 log = logging.getLogger("gordon.drain")
 
 
-async def connect_nats(url: str, name: str) -> NatsClient:
+async def connect_nats(url: str, name: str, user: str | None = None) -> NatsClient:
     """A client that reconnects forever (a drain must ride out a NATS restart). `url` may list every
-    node of a cluster, comma-separated: the client then reconnects to another node when one is lost."""
+    node of a cluster, comma-separated: the client then reconnects to another node when one is lost.
+    It logs in as `user` when that user's password is set (see gordon.nats_auth), else anonymously."""
 
     async def on_error(error: Exception) -> None:
         log.warning("%s: NATS %s: %s", name, type(error).__name__, error)
@@ -30,6 +32,7 @@ async def connect_nats(url: str, name: str) -> NatsClient:
         reconnect_time_wait=0.25,
         max_reconnect_attempts=-1,
         allow_reconnect=True,
+        **(nats_auth.connect_options(user) if user else {}),
     )
 
 
@@ -42,7 +45,7 @@ async def run_drain(
     delay = 0.25
     while client is None and not stop.is_set():
         try:
-            client = await connect_nats(nats_url, "gordon-drain")
+            client = await connect_nats(nats_url, "gordon-drain", nats_auth.DRAIN)
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             log.warning("drain: NATS at %s unreachable (%s); retrying in %.1fs", nats_url, exc, delay)
             waiter = asyncio.ensure_future(stop.wait())
