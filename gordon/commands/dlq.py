@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from consumers.dlq_tools import LetterNotFoundError, StoredLetter, read_letter, read_letters, replay
+from gordon import nats_auth
 from gordon.errors import GordonError
 from gordon.settings import NATS_URL, Settings
 
@@ -125,6 +126,7 @@ async def _session(url: str, dlq: str, work: Callable[[JetStreamContext, str], A
             connect_timeout=5,
             allow_reconnect=False,
             max_reconnect_attempts=1,  # 0 would mean "retry forever" in nats-py's first connect
+            **nats_auth.connect_options(nats_auth.ADMIN),
             reconnect_time_wait=0.2,
             error_cb=_quiet,
         )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import nats
 
+from gordon import nats_auth
 from gordon.errors import GordonError
 from gordon.settings import DATABASE_URL, NATS_URL, Settings
 from producers.audit import AuditReport, audit
@@ -79,7 +80,12 @@ async def _audit(dsn: str, nats_url: str, since_ms: int, republish: bool) -> Aud
         raise GordonError(f"cannot reach the database: {exc}") from None
     try:
         try:
-            client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1)
+            client = await nats.connect(
+                nats_url,
+                connect_timeout=5,
+                max_reconnect_attempts=1,
+                **nats_auth.connect_options(nats_auth.ADMIN),
+            )
         except Exception as exc:  # nats-py raises several unrelated types when a server is unreachable
             raise GordonError(f"cannot reach NATS at {nats_url}: {exc}") from None
         try:

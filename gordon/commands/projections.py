@@ -17,6 +17,7 @@ import asyncpg
 import nats
 from nats.js import JetStreamContext
 
+from gordon import nats_auth
 from gordon.errors import GordonError
 from gordon.runtime.dsn import with_user
 from gordon.settings import DATABASE_URL, NATS_URL, Settings
@@ -129,7 +130,12 @@ async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
     """A JetStream context on `url`; a failed connect is one line."""
     try:
         client = await nats.connect(
-            url, connect_timeout=5, allow_reconnect=False, max_reconnect_attempts=1, error_cb=_quiet
+            url,
+            connect_timeout=5,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            error_cb=_quiet,
+            **nats_auth.connect_options(nats_auth.ADMIN),
         )
     except Exception as exc:
         raise GordonError(f"cannot connect to NATS at {url}: {one_line(exc)}") from None
