@@ -4,56 +4,15 @@ filters, keyset pages newest first, 404 and 422 with clear messages."""
 from __future__ import annotations
 
 from decimal import Decimal
-from uuid import UUID
 
-import asyncpg
-
-from domain.orders import OrderState, OrderStatus
+from domain.orders import OrderStatus
 from domain.positions import PositionState
-from projections.orders import TABLE as ORDERS
-from projections.positions import TABLE as POSITIONS
 from registry.ids import uuid7
-from schemas.common import Market, OrderType, Side
+from schemas.common import Market
 from schemas.risk import Breaker, BreakerEvent, LatchAction
 from tests.manager_api.conftest import Api
 from tests.manager_api.helpers import fetch
-
-BOT_A = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")
-BOT_B = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f61")
-T0 = 1_700_000_000_000
-
-
-def order(bot: UUID, i: int, status: OrderStatus) -> OrderState:
-    return OrderState(
-        order_id=uuid7(T0 + i),
-        bot_id=bot,
-        intent_id=uuid7(T0 + i),
-        symbol="BTCUSDT",
-        market=Market.SPOT,
-        side=Side.BUY,
-        order_type=OrderType.MARKET,
-        qty=Decimal("0.01"),
-        limit_price=None,
-        status=status,
-        filled_qty=Decimal("0.01") if status is OrderStatus.FILLED else Decimal("0"),
-        reason="",
-        version=1,
-        created_ms=T0 + i,
-        updated_ms=T0 + i,
-    )
-
-
-async def store(database: str, orders: list[OrderState], positions: list[PositionState]) -> None:
-    conn = await asyncpg.connect(database)
-    try:
-        if orders:
-            await conn.executemany(ORDERS.upsert("proj_orders_1"), [ORDERS.row(o) for o in orders])
-        if positions:
-            await conn.executemany(
-                POSITIONS.upsert("proj_positions_1"), [POSITIONS.row(p) for p in positions]
-            )
-    finally:
-        await conn.close()
+from tests.manager_api.seed import BOT_A, BOT_B, T0, order, store
 
 
 async def test_orders_page_newest_first_with_filters(api: Api, database: str) -> None:
@@ -157,6 +116,21 @@ async def test_positions_by_bot(api: Api, database: str) -> None:
         "version": 2,
         "updatedMs": T0,
     }
+    flat = PositionState(
+        BOT_A,
+        "SOLUSDT",
+        Market.SPOT,
+        Decimal("0E-8"),
+        Decimal("0E-8"),
+        Decimal("-4.5032"),
+        Decimal("1"),
+        3,
+        T0,
+    )
+    await store(database, [], [flat])
+    r = await api.get("/positions", params={"botId": str(BOT_A)})
+    sol = next(p for p in r.json()["items"] if p["symbol"] == "SOLUSDT")
+    assert (sol["qty"], sol["avgEntryPrice"], sol["realizedPnl"]) == ("0.00000000", "0.00000000", "-4.5032")
 
 
 async def test_a_missing_view_is_503_naming_it(api: Api, database: str) -> None:

@@ -27,6 +27,7 @@ def api_deps(service: ManagerService, token: str | None) -> ApiDeps:
         recent=service.recent,
         token=token,
         clock=runtime.clock,
+        live=service.live,
     )
 
 

@@ -155,6 +155,7 @@ async def health(api: Backend) -> Health:
 
 @router.get(
     "/healthz",
+    operation_id="health",
     response_model=Health,
     response_model_by_alias=True,
     responses={503: {"model": Health, "description": "at least one check failed; `failed` names them"}},

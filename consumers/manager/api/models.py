@@ -6,6 +6,7 @@ the camelCase keys. Domain states and bus events stay snake_case: the conversion
 
 from __future__ import annotations
 
+from decimal import Decimal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +18,12 @@ from domain.positions import PositionState
 from schemas.common import Market, OrderType, Side
 from schemas.risk import Breaker, BreakerEvent, LatchAction
 
-DECIMAL = "a decimal number as a string"
+DECIMAL = "a decimal number as a string, in positional notation"
+
+
+def decimal_text(value: Decimal) -> str:
+    """`value` without an exponent ("0.00000000", never "0E-8"), as JavaScript's Number() reads it."""
+    return format(value, "f")
 
 
 class CamelModel(BaseModel):
@@ -53,10 +59,10 @@ class Order(CamelModel):
             market=state.market,
             side=state.side,
             order_type=state.order_type,
-            qty=str(state.qty),
+            qty=decimal_text(state.qty),
             limit_price=state.limit_price,
             status=state.status,
-            filled_qty=str(state.filled_qty),
+            filled_qty=decimal_text(state.filled_qty),
             reason=state.reason,
             version=state.version,
             created_ms=state.created_ms,
@@ -86,10 +92,10 @@ class Position(CamelModel):
             bot_id=state.bot_id,
             symbol=state.symbol,
             market=state.market,
-            qty=str(state.qty),
-            avg_entry_price=str(state.avg_entry_price),
-            realized_pnl=str(state.realized_pnl),
-            fees=str(state.fees),
+            qty=decimal_text(state.qty),
+            avg_entry_price=decimal_text(state.avg_entry_price),
+            realized_pnl=decimal_text(state.realized_pnl),
+            fees=decimal_text(state.fees),
             version=state.version,
             updated_ms=state.updated_ms,
         )

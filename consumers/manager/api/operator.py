@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from consumers.manager.api.auth import AUTH_RESPONSES, require_token
 from consumers.manager.api.backend import Backend, backend
@@ -27,12 +27,36 @@ from schemas.risk import OperatorAction, OperatorRequest
 router = APIRouter(tags=["risk"], dependencies=[Depends(require_token)])
 
 DEFAULT_ACTOR = "operator"
+BAD_BODY: dict[int | str, dict[str, str]] = {400: {"description": "the body is not readable JSON"}}
+
+
+AFTER_FLATTEN = {
+    "LatchAfterFlatten": {"operationId": "getRisk", "description": "the latch the flatten halts"},
+    "ResumeAfterFlatten": {
+        "operationId": "requestResume",
+        "requestBody": {"reason": "resume after the flatten"},
+        "description": "resume once the flatten has halted the latch",
+    },
+}
+
+
+_PLAIN = "\\x00-\\x1f\\x7f-\\x9f"
+_VISIBLE = (
+    "!-~\\u00a1-\\u167f\\u1681-\\u1fff\\u200b-\\u2027\\u202a-\\u202e\\u2030-\\u205e"
+    "\\u2060-\\u2fff\\u3001-\\uffff"
+)
+TEXT = f"^[^{_PLAIN}]*[{_VISIBLE}][^{_PLAIN}]*$"
+"""Audited text: at least one visible character and no control characters (NUL would fail PostgreSQL),
+spelled out as ranges so Python's and ECMAScript's regexes (an OpenAPI reader's) agree on it. A lone
+surrogate (which UTF-8, so PostgreSQL, cannot hold) pydantic refuses as not a valid string."""
 
 
 class OperatorBody(CamelModel):
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S", description="why (audited)")
+    model_config = ConfigDict(regex_engine="python-re")
+
+    reason: str = Field(min_length=1, max_length=500, pattern=TEXT, description="why (audited)")
     actor: str = Field(
-        default=DEFAULT_ACTOR, min_length=1, max_length=100, pattern=r"\S", description="who asks (audited)"
+        default=DEFAULT_ACTOR, min_length=1, max_length=100, pattern=TEXT, description="who asks (audited)"
     )
 
 
@@ -43,10 +67,11 @@ class Accepted(CamelModel):
 
 @router.post(
     "/risk/resume",
+    operation_id="requestResume",
     status_code=202,
     response_model=Accepted,
     response_model_by_alias=True,
-    responses={**AUTH_RESPONSES, 409: {"description": "the latch is not halted"}},
+    responses={**AUTH_RESPONSES, **BAD_BODY, 409: {"description": "the latch is not halted"}},
 )
 async def resume(api: Annotated[Backend, Depends(backend)], body: OperatorBody) -> Accepted:
     """Ask the risk service to clear the halt latch (audited)."""
@@ -58,10 +83,11 @@ async def resume(api: Annotated[Backend, Depends(backend)], body: OperatorBody) 
 
 @router.post(
     "/risk/flatten",
+    operation_id="requestFlatten",
     status_code=202,
     response_model=Accepted,
     response_model_by_alias=True,
-    responses=AUTH_RESPONSES,
+    responses={**AUTH_RESPONSES, **BAD_BODY, 202: {"links": AFTER_FLATTEN}},
 )
 async def flatten(api: Annotated[Backend, Depends(backend)], body: OperatorBody) -> Accepted:
     """Ask the risk service to halt, pause every bot and close every position (audited)."""

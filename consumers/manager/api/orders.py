@@ -16,8 +16,27 @@ MAX_LIMIT = 500
 
 router = APIRouter(tags=["trading"])
 
+LIST_LINKS = {
+    "GetFirstOrder": {
+        "operationId": "getOrder",
+        "parameters": {"orderId": "$response.body#/items/0/orderId"},
+        "description": "the first order of the page, by id",
+    },
+    "FirstOrdersBotPositions": {
+        "operationId": "listPositions",
+        "parameters": {"botId": "$response.body#/items/0/botId"},
+        "description": "the positions of the first order's bot",
+    },
+}
 
-@router.get("/orders", response_model=OrderPage, response_model_by_alias=True)
+
+@router.get(
+    "/orders",
+    operation_id="listOrders",
+    response_model=OrderPage,
+    response_model_by_alias=True,
+    responses={200: {"links": LIST_LINKS}},
+)
 async def list_orders(
     api: Annotated[Backend, Depends(backend)],
     bot_id: Annotated[UUID | None, Query(alias="botId", description="only this bot's orders")] = None,
@@ -34,6 +53,7 @@ async def list_orders(
 
 @router.get(
     "/orders/{orderId}",
+    operation_id="getOrder",
     response_model=Order,
     response_model_by_alias=True,
     responses={404: {"description": "no such order"}},

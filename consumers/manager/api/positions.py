@@ -14,7 +14,9 @@ from consumers.manager.api.readmodels import fetch_positions
 router = APIRouter(tags=["trading"])
 
 
-@router.get("/positions", response_model=PositionList, response_model_by_alias=True)
+@router.get(
+    "/positions", operation_id="listPositions", response_model=PositionList, response_model_by_alias=True
+)
 async def list_positions(
     api: Annotated[Backend, Depends(backend)],
     bot_id: Annotated[UUID | None, Query(alias="botId", description="only this bot's positions")] = None,

@@ -14,7 +14,7 @@ from consumers.risk.halt import GLOBAL
 router = APIRouter(tags=["risk"])
 
 
-@router.get("/risk", response_model=RiskView, response_model_by_alias=True)
+@router.get("/risk", operation_id="getRisk", response_model=RiskView, response_model_by_alias=True)
 async def risk_state(api: Annotated[Backend, Depends(backend)]) -> RiskView:
     """The global latch and the recent breaker events (newest first)."""
     latch = await fetch_latch(api.pool, GLOBAL)
