@@ -117,6 +117,7 @@ async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up) -> No
     assert (stored.headers or {})["Nats-Msg-Id"] == str(event.event_id)
     assert "database migrated to head" in gordon_up.stderr()
     assert "gordon-bus" in gordon_up.stderr()
+    assert "gordon up: manager API at http://127.0.0.1:" in gordon_up.stderr()  # the manager serves it
 
     gordon_up.process.send_signal(signal.SIGINT)
     assert gordon_up.process.wait(timeout=60) == 0, gordon_up.stderr()

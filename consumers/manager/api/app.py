@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.routing import Match
 
 from consumers.manager.api import health, metrics, operator, orders, positions, risk
 from consumers.manager.api.backend import ApiDeps, Backend
@@ -85,8 +84,6 @@ async def _count_requests(request: Request, call_next: Callable[[Request], Await
 
 
 def _route_of(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "?"))
-    return "unmatched"
+    """The template of the route that answered (routing records it in the scope), else "unmatched"."""
+    path = getattr(request.scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"
