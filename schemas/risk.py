@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from uuid import UUID
 
+from pydantic import Field
+
 from registry.event import Event
 from registry.subject import ConsumerSpec, Service, Subject, Tier
 from registry.tokens import enum_param
@@ -71,6 +73,10 @@ class OperatorRequest(Event, version=1):
     actor: str
     reason: str
     ts_ms: TimestampMs
+    latch_version: int | None = Field(
+        default=None,
+        description="For a resume: the latch version the operator saw halted; refused once it has moved.",
+    )
 
 
 BREAKER = enum_param("breaker", tuple(b.value for b in Breaker), "Lowercase breaker name")

@@ -96,13 +96,30 @@ async def trip(
         return event
 
 
+class LatchMoved(ValueError):
+    """A resume meant for a latch version that is no longer the latest (it changed since)."""
+
+    def __init__(self, latch_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"latch {latch_id}: resume refused, it is at version {actual}, not {expected}")
+
+
 async def resume(
-    conn: asyncpg.Connection, outbox: Outbox, actor: str, reason: str, *, ts_ms: int, latch_id: str = GLOBAL
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    actor: str,
+    reason: str,
+    *,
+    ts_ms: int,
+    latch_id: str = GLOBAL,
+    expected_version: int | None = None,
 ) -> BreakerEvent:
-    """Clear the halt (raises `domain.latch.LatchNotHalted` when it is not halted)."""
+    """Clear the halt (raises `domain.latch.LatchNotHalted` when it is not halted, and `LatchMoved` when
+    `expected_version` is given and the latch is at another version: a later trip is not resumed unseen)."""
     store = LatchStore(outbox)
     async with conn.transaction():
         latch = await store.load(conn, latch_id)
+        if expected_version is not None and latch.state.version != expected_version:
+            raise LatchMoved(latch_id, expected_version, latch.state.version)
         latch.resume(actor, reason, ts_ms=ts_ms)
         (event,) = await store.save(conn, latch)
         await outbox.publish_within(conn, RISK_COMMANDS(), command(CommandKind.RESUME, reason, ts_ms))

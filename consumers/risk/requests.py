@@ -1,9 +1,9 @@
 """Operator requests (risk.requests.{action}, from the manager API), carried out once each.
 
-Resume runs the same code as `gordon risk resume` (consumers/risk/halt.py); a resume of a latch that is
-no longer halted is refused and logged (the API checked, but the latch may have moved since). Flatten
-halts the latch as a manual trip and pauses then flattens every bot. The inbox records the event id and
-the request id in the handling transaction, so a redelivery or a replay does nothing.
+Resume runs the same code as `gordon risk resume` (consumers/risk/halt.py), for the latch version the
+operator saw halted: a latch no longer halted, or tripped again since, is not resumed (refused and
+logged). Flatten halts the latch as a manual trip and pauses then flattens every bot. The inbox records
+the event id and the request id in the handling transaction, so a redelivery or a replay does nothing.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ async def carry_out(pool: asyncpg.Pool, outbox: Outbox, request: OperatorRequest
             return Outcome.DUPLICATE
         if request.action is OperatorAction.RESUME:
             try:
-                await halt.resume(conn, outbox, request.actor, reason, ts_ms=ts_ms)
-            except LatchNotHalted:
-                log.warning(
-                    "risk: resume request %s by %s refused: not halted", request.request_id, request.actor
+                await halt.resume(
+                    conn, outbox, request.actor, reason, ts_ms=ts_ms, expected_version=request.latch_version
                 )
+            except (LatchNotHalted, halt.LatchMoved) as refused:
+                log.warning("risk: resume request %s by %s: %s", request.request_id, request.actor, refused)
                 return Outcome.REFUSED
         else:
             await halt.flatten(conn, outbox, request.actor, reason, ts_ms=ts_ms)

@@ -182,6 +182,35 @@ async def test_flatten_then_resume_are_carried_out_by_the_risk_service(
     again = REGISTRY.codec(RISK_REQUESTS).decode(bytes(rows[0]["payload"]))
     assert await risk_side.on_request(again) is Outcome.DUPLICATE
     assert len(await fetch(database, "SELECT 1 FROM trading.risk_events")) == 2
+    assert again.latch_version == 1  # the version the API saw halted
+
+
+async def test_a_resume_for_a_latch_that_moved_since_is_refused_by_risk(
+    api: Api, risk_side: RiskService, database: str
+) -> None:
+    r = await api.post("/risk/flatten", json={"reason": "stop"}, headers=AUTH)
+    assert r.status_code == 202, r.text
+
+    async def halted() -> bool:
+        return await latch_halted(api) is True
+
+    await eventually(halted, "the flatten to halt the latch")
+    stale = OperatorRequest(
+        request_id=uuid7(),
+        action=OperatorAction.RESUME,
+        actor="gil",
+        reason="old view",
+        ts_ms=1,
+        latch_version=0,
+    )
+    assert await risk_side.on_request(stale) is Outcome.REFUSED
+    assert len(await fetch(database, "SELECT 1 FROM trading.risk_events")) == 1
+    current = OperatorRequest(
+        request_id=uuid7(), action=OperatorAction.RESUME, actor="gil", reason="seen", ts_ms=2, latch_version=1
+    )
+    assert await risk_side.on_request(current) is Outcome.DONE
+    events = await fetch(database, "SELECT action FROM trading.risk_events ORDER BY version")
+    assert [e["action"] for e in events] == ["trip", "resume"]
 
 
 async def test_a_resume_request_for_a_running_latch_is_refused_by_risk(

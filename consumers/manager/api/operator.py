@@ -3,7 +3,8 @@
 The manager never publishes the risk service's subjects (risk.events, risk.commands): it writes an
 audit row and an OperatorRequest on risk.requests.{action} in one transaction and answers 202 with the
 request id; the risk service resumes (as `gordon risk resume` does) or flattens (a manual trip, then
-pause and flatten). A resume while the latch is not halted is refused here with 409.
+pause and flatten). A resume while the latch is not halted is refused here with 409; an accepted one
+names the latch version it saw halted, and the risk service refuses it if the latch has moved since.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def resume(api: Annotated[Backend, Depends(backend)], body: OperatorBody) 
     latch = await fetch_latch(api.pool, GLOBAL)
     if not latch.halted:
         raise HTTPException(409, "resume refused: the risk latch is not halted")
-    return await _request(api, OperatorAction.RESUME, body)
+    return await _request(api, OperatorAction.RESUME, body, latch_version=latch.version)
 
 
 @router.post(
@@ -94,11 +95,18 @@ async def flatten(api: Annotated[Backend, Depends(backend)], body: OperatorBody)
     return await _request(api, OperatorAction.FLATTEN, body)
 
 
-async def _request(api: Backend, action: OperatorAction, body: OperatorBody) -> Accepted:
+async def _request(
+    api: Backend, action: OperatorAction, body: OperatorBody, *, latch_version: int | None = None
+) -> Accepted:
     """The audit row and the request event, in one transaction."""
     now = api.deps.clock()
     request = OperatorRequest(
-        request_id=uuid7(now), action=action, actor=body.actor.strip(), reason=body.reason.strip(), ts_ms=now
+        request_id=uuid7(now),
+        action=action,
+        actor=body.actor.strip(),
+        reason=body.reason.strip(),
+        ts_ms=now,
+        latch_version=latch_version,
     )
     audited = f"requested through the manager API (request {request.request_id}): {request.reason}"
     async with api.pool.acquire() as proxy, proxy.transaction():
