@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -66,10 +67,20 @@ def create_app(deps: ApiDeps) -> FastAPI:
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     """422 with FastAPI's `detail` list plus one `message` line naming each bad input."""
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
+    errors = [_plain(dict(e)) for e in exc.errors()]
     parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors]
     detail = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in errors]
     return JSONResponse({"detail": detail, "message": "; ".join(parts)}, status_code=422)
+
+
+def _plain(error: dict[str, Any]) -> dict[str, Any]:
+    """A pattern error of audited text says what the pattern means instead of quoting it."""
+    if (
+        error.get("type") == "string_pattern_mismatch"
+        and error.get("ctx", {}).get("pattern") == operator.TEXT
+    ):
+        error["msg"] = "needs a visible character and no control characters"
+    return error
 
 
 async def _read_model_missing(request: Request, exc: Exception) -> Response:
