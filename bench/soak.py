@@ -13,8 +13,11 @@ executor-shaped order lifecycles and fills through `publish_within` at `--rate` 
   machine, one clock). The event's batch is the first whose last_seq covers the event's gordon-history
   sequence;
 - memory: RSS of `gordon up` and nats-server, PSS of Postgres (postmaster + backends), every
-  `--sample-s` s; growth = least-squares slope after the first fifth of the run, in MiB/hour
-  (goal < 20 MiB/h for the platform's own processes: `gordon up` and nats-server);
+  `--sample-s` s, and again after a minute idle; growth = least-squares slope over the second half of
+  the load (the first is warm-up: caches, pools, heap sizing), in MiB/hour (goal < 20 MiB/h for the
+  platform's own processes: `gordon up` and nats-server);
+- where the time goes: commit → gordon-history as this process receives it (drain, sourcing, delivery;
+  no runner), beside commit → projection;
 - loss: every committed event is in gordon-bus and gordon-history exactly once, each order's projected
   version is its last committed version, each bot's position has seen every fill, and nothing halted.
 """
@@ -57,12 +60,15 @@ class Soak:
     written: Written = field(default_factory=Written)
     wall_s: float = 0.0
     latency_ms: dict[str, list[float]] = field(default_factory=dict)
+    history_ms: list[float] = field(default_factory=list)
     memory: Memory | None = None
     settle_s: float = 0.0
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     schemas: dict[str, str] = field(default_factory=dict)
     writers: int = 16
+    cooldown_s: float = 60.0
+    idle_from_s: float = 0.0
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -215,6 +221,9 @@ async def measure(servers: BenchServers, soak: Soak, sample_s: float) -> None:
         soak.load_after = os.getloadavg()
         soak.wall_s = time.monotonic() - start
         await settle(conn, index, soak, schemas)
+        settled = soak.memory.samples[-1][0] if soak.memory.samples else 0.0
+        await asyncio.sleep(soak.cooldown_s)  # idle: does memory come back down?
+        soak.idle_from_s = settled
         stop_sampling.set()
         await sampler
         await check(conn, index, soak, servers.nats_url)
@@ -227,6 +236,11 @@ async def measure(servers: BenchServers, soak: Soak, sample_s: float) -> None:
                 if at is not None:
                     values.append((at - soak.written.committed_ns[key]) / 1e6)
             soak.latency_ms[name] = sorted(values)
+        soak.history_ms = sorted(
+            (index.arrived_ns[k] - t) / 1e6
+            for k, t in soak.written.committed_ns.items()
+            if k in index.arrived_ns
+        )
     finally:
         stop_sampling.set()
         await index.stop()
@@ -240,15 +254,19 @@ async def measure(servers: BenchServers, soak: Soak, sample_s: float) -> None:
 def memory_rows(soak: Soak) -> tuple[list[str], dict[str, float]]:
     memory = soak.memory
     assert memory is not None
-    warmup = soak.seconds / 5
+    warmup = soak.seconds / 2
     names = [n for n in ("gordon up", "nats-server", "postgres", "soak writer") if memory.series(n)]
-    growth = {n: memory.growth_mib_per_h(n, warmup) for n in names}
-    rows = ["| process | start | end | peak | growth after warm-up |", "|---|---:|---:|---:|---:|"]
+    growth = {n: memory.growth_mib_per_h(n, warmup, soak.idle_from_s) for n in names}
+    rows = [
+        "| process | start | end of load | peak | after idle | growth over the second half |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for n in names:
         series = memory.series(n)
+        loaded = [m for t, m in series if t <= soak.idle_from_s] or [series[-1][1]]
         rows.append(
-            f"| {n} | {series[0][1]:.0f} MiB | {series[-1][1]:.0f} MiB | {max(m for _, m in series):.0f} MiB "
-            f"| {growth[n]:+.1f} MiB/h |"
+            f"| {n} | {series[0][1]:.0f} MiB | {loaded[-1]:.0f} MiB | {max(m for _, m in series):.0f} MiB "
+            f"| {series[-1][1]:.0f} MiB | {growth[n]:+.1f} MiB/h |"
         )
     return rows, growth
 
@@ -290,6 +308,9 @@ def report(soak: Soak, quick: bool) -> tuple[str, float, float, float]:
         "|---|---:|---:|---:|---:|",
         *[latency_row(n, v) for n, v in soak.latency_ms.items()],
         latency_row("all", lat),
+        latency_row(
+            "(commit → gordon-history, seen by this process: drain + sourcing, no runner)", soak.history_ms
+        ),
         "",
         "Memory (RSS; Postgres = PSS of postmaster + backends; the soak writer holds every event's "
         "timestamps by design and is not part of the goal):",
@@ -326,7 +347,9 @@ def main() -> None:
         parser.error("--rate, --minutes and --writers must be positive")
     seconds = 30.0 if args.quick else args.minutes * 60
     sample_s = args.sample_s or (2.0 if args.quick else 10.0)
-    soak = Soak(args.rate, seconds, args.services, writers=args.writers)
+    soak = Soak(
+        args.rate, seconds, args.services, writers=args.writers, cooldown_s=5.0 if args.quick else 60.0
+    )
     with bench_servers(fsync=True) as servers:
         asyncio.run(measure(servers, soak, sample_s))
     body, ratio, p99, growth = report(soak, args.quick)

@@ -67,9 +67,11 @@ def applied_at(seqs: list[int], times: list[int], seq: int) -> int | None:
 
 @dataclass
 class HistoryIndex:
-    """Every trading message gordon-history holds, by Msg-Id: its sequence, and any duplicate."""
+    """Every trading message gordon-history holds, by Msg-Id: its sequence, when this process received
+    it (drain + sourcing + delivery, without the runner), and any duplicate."""
 
     seq: dict[str, int] = field(default_factory=dict)
+    arrived_ns: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     _sub: Subscription | None = None
 
@@ -79,6 +81,7 @@ class HistoryIndex:
             if key in self.seq:
                 self.duplicates += 1
             self.seq[key] = msg.metadata.sequence.stream
+            self.arrived_ns[key] = time.time_ns()
 
         self._sub = await client.jetstream().subscribe(
             "trading.>",
@@ -136,9 +139,9 @@ class Memory:
     def series(self, name: str) -> list[tuple[float, float]]:
         return [(t, row[name]) for t, row in self.samples if name in row]
 
-    def growth_mib_per_h(self, name: str, warmup_s: float) -> float:
-        """Least-squares slope of `name`'s memory after `warmup_s`, extrapolated to an hour."""
-        points = [(t, m) for t, m in self.series(name) if t >= warmup_s]
+    def growth_mib_per_h(self, name: str, from_s: float, until_s: float) -> float:
+        """Least-squares slope of `name`'s memory between `from_s` and `until_s`, extrapolated to an hour."""
+        points = [(t, m) for t, m in self.series(name) if from_s <= t <= until_s]
         if len(points) < 2:
             return float("nan")
         n = len(points)
