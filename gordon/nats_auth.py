@@ -9,6 +9,9 @@ parameter (the bot's, one per bot and series) can only be a `*` token, so that u
 every fixed durable of the other services. Replies come to a per-user inbox prefix (`_INBOX_<user>`),
 so nobody can read another user's push deliveries or API replies.
 
+A service in `BUS_READERS` (the manager, whose live feed reads the stream by sequence) may also read
+the live stream directly, which no subject permission can narrow to some subjects.
+
 The drain publishes every subject of the live stream (it forwards every service's outbox rows; row-level
 security on the outbox decides who may write which). The projector reads the history stream through
 throwaway pull consumers. `admin` (migrations, stream setup, DLQ tools, audits) is unrestricted.
@@ -115,23 +118,61 @@ def _durables(registry: Registry, service: Service) -> list[tuple[Subject[Any], 
     return [(s, s.consumer(service)) for s in registry.consumed_by(service)]
 
 
+BUS_READERS: dict[Service, str] = {
+    Service.MANAGER: "the manager API's live feed reads gordon-bus by sequence to fill gaps and replay",
+}
+"""Services that also read the live stream directly (stream info, message gets, throwaway consumers).
+A stream read names its subjects in the request body, out of reach of subject permissions: such a
+service can read every subject of the stream, and publish none."""
+
+
+def _stream_reads(stream: str) -> list[str]:
+    """Reading `stream` by sequence: its bounds, single messages, and throwaway unfiltered-name consumers."""
+    return [
+        f"{API}.STREAM.INFO.{stream}",
+        f"{API}.STREAM.MSG.GET.{stream}",
+        f"{API}.DIRECT.GET.{stream}",
+        f"{API}.DIRECT.GET.{stream}.>",
+        f"{API}.CONSUMER.CREATE.{stream}.*",
+        f"{API}.CONSUMER.INFO.{stream}.*",
+        f"{API}.CONSUMER.MSG.NEXT.{stream}.*",
+        f"{API}.CONSUMER.DELETE.{stream}.*",
+    ]
+
+
+def _foreign_durable(stream: str, durable: str) -> list[str]:
+    """Everything that touches another service's durable: denied wherever a `*` right would reach it."""
+    return [
+        f"{API}.CONSUMER.CREATE.{stream}.{durable}",
+        f"{API}.CONSUMER.CREATE.{stream}.{durable}.>",
+        f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+        f"{API}.CONSUMER.INFO.{stream}.{durable}",
+        f"{API}.CONSUMER.MSG.NEXT.{stream}.{durable}",
+        f"{API}.CONSUMER.DELETE.{stream}.{durable}",
+        f"$JS.ACK.{stream}.{durable}.>",
+        f"dlq.{durable}",
+    ]
+
+
 def service_permissions(registry: Registry, service: Service) -> Permissions:
     """A service's rights: its own subjects, its consumed subjects, its durables and its inbox."""
     publish = [s.template.wildcard() for s in registry.produced_by(service)]
-    wildcard_durable = False
+    reaches_any_durable = False
     for subject, spec in _durables(registry, service):
         stream = registry.stream_of(subject).name
         publish += _durable_subjects(stream, _token(spec), subject.template.wildcard())
-        wildcard_durable = wildcard_durable or _token(spec) == "*"
+        reaches_any_durable = reaches_any_durable or _token(spec) == "*"
+    if service in BUS_READERS:
+        publish += _stream_reads(registry.bus.name)
+        reaches_any_durable = True
     deny: list[str] = []
-    if wildcard_durable:  # `*` would also name another service's durable: deny each one by name
+    if reaches_any_durable:  # a `*` right would also reach another service's durable: deny each by name
         for other in Service:
             if other is service:
                 continue
             for subject, spec in _durables(registry, other):
                 if _token(spec) != "*":
-                    stream = registry.stream_of(subject).name
-                    deny += _durable_subjects(stream, spec.durable, ">")
+                    deny += _foreign_durable(registry.stream_of(subject).name, spec.durable)
     subscribe = [s.template.wildcard() for s in registry.consumed_by(service)]
     subscribe.append(inbox_prefix(service.value) + ".>")
     return Permissions(_unique(publish), _unique(subscribe), _unique(deny))

@@ -26,6 +26,7 @@ from consumers.service import wall_clock_ms
 from domain.latch import LatchState
 from domain.orders import OrderState, apply_order
 from domain.positions import PositionState, apply_fill
+from gordon import nats_auth
 from gordon.runtime.dsn import with_user
 from migrations import roles
 from producers.drain.runner import connect_nats, run_drain
@@ -140,7 +141,7 @@ class Platform:
         finally:
             await owner.close()
         self.start_drain()
-        self._nats = await connect_nats(self.nats_url, "e2e-projections")
+        self._nats = await connect_nats(self.nats_url, "e2e-projections", nats_auth.PROJECTOR)
         self.start_runners()
         order: tuple[str, ...] = NAMES
         if self.options.history_first:
