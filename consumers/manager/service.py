@@ -99,7 +99,14 @@ class ManagerService:
         if message is None:
             return
         raw = message.raw_message
-        await self.live.offer(raw.metadata.sequence.stream, raw.subject, event)
+        meta = raw.metadata
+        await self.live.offer(
+            meta.sequence.stream,
+            raw.subject,
+            event,
+            consumer_seq=meta.sequence.consumer,
+            deliveries=meta.num_delivered,
+        )
 
     async def stop_live(self) -> None:
         """Close the live feed's clients (1001) before the broker stops."""

@@ -41,12 +41,14 @@ async def test_out_of_order_offers_are_released_in_stream_order_each_once(
     s2, s3, s4, s5 = await bus.fill(f2), await bus.order(o3), await bus.fill(f4), await bus.order(o5)
 
     await hub.offer(s4, FILLS, f4)  # the fills durable ran ahead of the orders durable
+    await hub.sequencer.settled()
     assert seqs(hub.ring()) == [s2, s3, s4]  # s2 and s3 taken from the stream, no durable waited for
     await hub.offer(s3, ORDERS, o3)  # the orders durable catches up: duplicates, dropped
     await hub.offer(s2, FILLS, f2)
     await hub.offer(s5, ORDERS, o5)
     await hub.offer(s5, ORDERS, o5)  # a redelivery
     await hub.offer(history, FILLS, fill(1))  # stored before the start: history
+    await hub.sequencer.settled()
     assert seqs(hub.ring()) == [s2, s3, s4, s5]
     assert hub.sequencer.held == 0
     taken, delivered = json.loads(hub.ring()[1].text), json.loads(hub.ring()[3].text)
@@ -66,6 +68,7 @@ async def test_a_message_waits_for_nothing_when_other_families_are_idle(
     trip = breaker(1)
     seq = await bus.breaker(trip)
     await hub.offer(seq, "risk.events.drawdown", trip)
+    await hub.sequencer.settled()
     assert seqs(hub.ring()) == [seq]
     assert client.queued == 1
     assert hub.floor == seq - 1
@@ -92,6 +95,7 @@ async def test_resume_from_behind_the_ring_reads_the_stream_up_to_the_ring_then_
     stored = [await bus.fill(e) for e in events]
     for seq, event in zip(stored, events, strict=True):
         await hub.offer(seq, FILLS, event)
+    await hub.sequencer.settled()
     assert seqs(hub.ring()) == stored[-3:]
     assert hub.floor == stored[-4]
     client = await hub.subscribe(stored[1])
@@ -119,3 +123,39 @@ async def test_since_gone_from_the_stream_or_beyond_the_replay_limit_is_refused(
     assert gone.value.code == GONE
     client = await hub.subscribe(stored[2])  # nothing it missed is gone
     assert seqs(await first(client, 3)) == stored[3:]
+
+
+@pytest.mark.parametrize(
+    ("consumer_seq", "deliveries"),
+    [(3, 1), (2, 2)],
+    ids=["a delivery the client lost (consumer seq skips)", "a redelivery"],
+)
+async def test_only_provably_contiguous_deliveries_advance_without_the_stream(
+    consumer_seq: int, deliveries: int, nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
+) -> None:
+    await fresh_bus()
+    bus = Bus(nats.jetstream())
+    hub = LiveHub.over(lambda: nats)
+    await hub.sequencer.start()
+    first, lost, third = fill(1), fill(2), fill(3)
+    s1, s2, s3 = await bus.fill(first), await bus.fill(lost), await bus.fill(third)
+    await hub.offer(s1, FILLS, first, consumer_seq=1)
+    await hub.sequencer.settled()  # released: the fills family is clear through s1
+    await hub.offer(s3, FILLS, third, consumer_seq=consumer_seq, deliveries=deliveries)
+    await hub.sequencer.settled()
+    assert seqs(hub.ring()) == [s1, s2, s3]
+
+
+async def test_contiguous_deliveries_are_released_in_order(
+    nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
+) -> None:
+    await fresh_bus()
+    bus = Bus(nats.jetstream())
+    hub = LiveHub.over(lambda: nats)
+    await hub.sequencer.start()
+    events = [fill(n) for n in range(1, 6)]
+    stored = [await bus.fill(e) for e in events]
+    for c, (seq, event) in enumerate(zip(stored, events, strict=True), start=1):
+        await hub.offer(seq, FILLS, event, consumer_seq=c)
+    await hub.sequencer.settled()
+    assert seqs(hub.ring()) == stored

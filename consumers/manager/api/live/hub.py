@@ -18,7 +18,7 @@ from nats.aio.client import Client as NatsClient
 from consumers.manager.api.live import metrics
 from consumers.manager.api.live.client import CLIENT_LEFT, SHUTDOWN, Subscription
 from consumers.manager.api.live.message import LiveMessage, kind_of
-from consumers.manager.api.live.sequencer import Sequencer
+from consumers.manager.api.live.sequencer import Delivered, Sequencer
 from consumers.manager.api.live.stream import StreamReader
 from registry.event import Event
 
@@ -87,13 +87,23 @@ class LiveHub:
     def ring(self) -> list[LiveMessage]:
         return list(self._ring)
 
-    async def offer(self, seq: int, subject: str, event: Event) -> None:
+    async def offer(
+        self,
+        seq: int,
+        subject: str,
+        event: Event,
+        *,
+        consumer_seq: int | None = None,
+        deliveries: int = 1,
+    ) -> None:
         """One delivery from a durable: `event` stored at stream sequence `seq` on `subject` (a subject
-        of the feed's three families; ValueError otherwise)."""
+        of the feed's three families; ValueError otherwise). `consumer_seq` and `deliveries`, when
+        known, say where it sat in the durable's deliveries (see `Sequencer`)."""
         kind = kind_of(subject)
         if kind is None:
             raise ValueError(f"{subject} is not a subject of the live feed")
-        await self.sequencer.offer(LiveMessage.of(seq, kind, subject, event))
+        delivered = None if consumer_seq is None else Delivered(consumer_seq, deliveries)
+        await self.sequencer.offer(LiveMessage.of(seq, kind, subject, event), delivered)
 
     def _publish(self, message: LiveMessage) -> None:
         if len(self._ring) == self._ring.maxlen:

@@ -45,6 +45,8 @@ class StreamReader:
         self._connection = connection
         self.stream = stream
         self._js: JetStreamContext | None = None
+        self.gets = 0
+        """Direct gets so far (what ordering the feed costs the server)."""
         self._codecs = {kind: REGISTRY.codec(subject) for kind, subject in FAMILIES.items()}
 
     @property
@@ -61,6 +63,7 @@ class StreamReader:
     async def next_of(self, kind: Kind, from_seq: int) -> tuple[int, LiveMessage | None] | None:
         """The first message of `kind` at sequence >= `from_seq`: (seq, message; None when it does not
         decode, so the feed skips it as the durable dead-letters it), or None when there is none yet."""
+        self.gets += 1
         try:
             raw = await self.js.get_msg(self.stream, seq=from_seq, subject=family_filter(kind), next=True)
         except NotFoundError:
