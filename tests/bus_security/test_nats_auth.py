@@ -125,6 +125,31 @@ async def test_a_service_reads_and_dead_letters_through_its_own_faststream_subsc
     assert [e for e in errors if "permissions violation" in e.lower()] == []
 
 
+async def test_a_push_durable_made_by_another_login_is_still_delivered_to_its_service(
+    auth_server: AuthServer, admin: Login
+) -> None:
+    """The deliver subject is fixed under the service's own inbox, whoever created the durable: here
+    the admin (as a deployment that turns authorization on after its durables exist)."""
+    subject, spec = next((s, c) for s, c in DURABLES if c.service is Service.EXECUTOR)
+
+    async def handle(event: object) -> None:
+        raise AssertionError("garbage never decodes")
+
+    first = NatsBroker(auth_server.url, logger=None, **nats_auth.broker_options("admin", auth_server.env()))
+    subscriber(first, REGISTRY, subject, Service.EXECUTOR)(handle)
+    async with first:
+        await first.start()  # creates the durable
+    broker = NatsBroker(
+        auth_server.url, logger=None, **nats_auth.broker_options("executor", auth_server.env())
+    )
+    subscriber(broker, REGISTRY, subject, Service.EXECUTOR)(handle)
+    async with broker:
+        await broker.start()
+        await admin.client.jetstream().publish(sample_subject(subject), GARBAGE)
+        letters = await dead_letters(admin.client.jetstream(), 1)
+    assert letters == [f"dlq.{spec.durable}"]
+
+
 @pytest.mark.parametrize("service", list(Service))
 async def test_a_service_publishes_its_own_subjects_and_nothing_else(
     service: Service, auth_server: AuthServer, admin: Login
