@@ -95,10 +95,21 @@ class Drain:
         queue: asyncio.Queue[list[int]] = asyncio.Queue(maxsize=2)
         marker = asyncio.create_task(self._mark_loop(marks, queue, outstanding))
         health = asyncio.create_task(self._watch_leadership())
+        forwarding = asyncio.create_task(self._forward_all(work, stop, queue, outstanding, marker, health))
         try:
-            await self._forward(work, stop, queue, outstanding, marker, health)
-            await queue.join()
+            # The marker or the health watch may end while forwarding waits on something else (a full
+            # mark queue): race them, or a lost mark connection would stall the leader forever.
+            await asyncio.wait({forwarding, marker, health}, return_when=asyncio.FIRST_COMPLETED)
+            if not forwarding.done():
+                for task in (marker, health):
+                    if task.done():
+                        task.result()  # re-raises what stopped it
+                raise LostLeadership("a drain task ended")
+            forwarding.result()
         finally:
+            forwarding.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *DB_ERRORS, LostLeadership):
+                await forwarding
             for task in (marker, health):
                 task.cancel()
             for task in (marker, health):
@@ -106,6 +117,19 @@ class Drain:
                     await task
             for conn in (work, marks):
                 conn.terminate() if conn.is_closed() else await _close(conn)
+
+    async def _forward_all(
+        self,
+        work: asyncpg.Connection,
+        stop: asyncio.Event,
+        queue: asyncio.Queue[list[int]],
+        outstanding: dict[int, None],
+        marker: asyncio.Task[None],
+        health: asyncio.Task[None],
+    ) -> None:
+        """Forward until `stop`, then wait for the last marks."""
+        await self._forward(work, stop, queue, outstanding, marker, health)
+        await queue.join()
 
     async def _forward(
         self,
