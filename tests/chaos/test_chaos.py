@@ -34,7 +34,7 @@ from projections.verify import verify
 from registry.streams import ensure_streams
 from schemas import REGISTRY
 from tests.chaos.consumer_proc import TABLES
-from tests.chaos.victims import Child, kill_nats
+from tests.chaos.victims import Child, kill_nats, restartable_port
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -65,7 +65,8 @@ def seed() -> int:
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, EmbeddedNats]]:
     """A private Postgres (this test crashes it) and nats-server with its store on disk."""
-    with EmbeddedPostgres(tmp_path / "pg", fsync=False) as pg, EmbeddedNats(tmp_path / "nats") as server:
+    pg = EmbeddedPostgres(tmp_path / "pg", port=restartable_port(), fsync=False)
+    with pg, EmbeddedNats(tmp_path / "nats", port=restartable_port()) as server:
         yield pg, server
 
 
@@ -161,15 +162,17 @@ async def test_nothing_lost_or_doubled_under_random_kills(
         await writing
         chaos_s = time.monotonic() - began
 
-        converged = await _converge(dsn, client, len(events), supervise)
+        behind = await _converge(dsn, client, len(events), supervise)
         settle_s = time.monotonic() - began - chaos_s
+    except Exception as exc:
+        raise AssertionError(f"seed {seed}: {type(exc).__name__}: {exc}\n{_why(tmp_path)}") from exc
     finally:
         codes = {kind: child.stop() for kind, child in children.items()}
         if not server.pid:
             server.start()
         if not pg.pid:
             pg.start()
-    assert converged, _why(tmp_path)
+    assert behind is None, f"seed {seed}: not settled after the chaos: {behind}\n{_why(tmp_path)}"
 
     committed = await outbox_event_ids(dsn)
     missing, duplicated = exactly_once(committed, await copies_by_msg_id(js, REGISTRY.bus.name))
@@ -204,28 +207,33 @@ async def test_nothing_lost_or_doubled_under_random_kills(
     assert (unpublished, quarantined) == (0, 0)
     assert sorted(effects) == sorted(committed), f"seed {seed}: the consumer must see each event"
     assert max(effects.values()) == 1, f"seed {seed}: an effect ran twice"
+    assert not exits, f"seed {seed}: every part rides through server restarts by itself: {exits}"
     for check in checks:
         assert check.equal, "\n".join(check.lines())
     assert next(c for c in checks if c.name == "orders").live_rows == ORDER_COUNT
 
 
-async def _converge(dsn: str, client: NatsClient, count: int, supervise: Callable[[], None]) -> bool:
-    """Keep the victims alive until every event is published, consumed and folded (or time runs out)."""
+async def _converge(dsn: str, client: NatsClient, count: int, supervise: Callable[[], None]) -> str | None:
+    """Keep the victims alive until every event is published, consumed and folded; None once they
+    are, else what was still missing when time ran out."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CONVERGE_S
+    behind = "nothing observed yet"
     while loop.time() < deadline:
         supervise()
         try:
-            if await _settled(dsn, client, count):
-                return True
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            pass
+            behind = await _behind(dsn, client, count)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            behind = f"{type(exc).__name__}: {exc}"
+        if not behind:
+            return None
         await asyncio.sleep(0.5)
-    return False
+    return behind
 
 
-async def _settled(dsn: str, client: NatsClient, count: int) -> bool:
-    history = await client.jetstream().stream_info(REGISTRY.history.name)
+async def _behind(dsn: str, client: NatsClient, count: int) -> str:
+    """What has not happened yet for `count` events ("" when everything has)."""
+    history = (await client.jetstream().stream_info(REGISTRY.history.name)).state
     conn = await asyncpg.connect(dsn, timeout=5)
     try:
         unpublished = await conn.fetchval("SELECT count(*) FROM bus.outbox WHERE published_at_ms IS NULL")
@@ -236,17 +244,18 @@ async def _settled(dsn: str, client: NatsClient, count: int) -> bool:
         state = await tracking.read(conn, generations.schema_of(orders, live))
     finally:
         await conn.close()
-    return (
-        unpublished == 0
-        and history.state.messages >= count
-        and effects >= count
-        and state.last_seq >= history.state.last_seq
-    )
+    missing = {
+        "unpublished outbox rows": unpublished,
+        "events not in history": count - history.messages,
+        "effects not done": count - effects,
+        "history seqs not folded": history.last_seq - state.last_seq,
+    }
+    return ", ".join(f"{what} {n}" for what, n in missing.items() if n > 0)
 
 
 def _why(tmp_path: Path) -> str:
     tails = []
-    for log in sorted(tmp_path.glob("*.log")):
+    for log in sorted(tmp_path.glob("**/*.log")):
         lines = log.read_text(errors="replace").splitlines()[-15:]
-        tails.append(f"--- {log.name}\n" + "\n".join(lines))
-    return "the platform did not settle after the chaos:\n" + "\n".join(tails)
+        tails.append(f"--- {log.relative_to(tmp_path)}\n" + "\n".join(lines))
+    return "the last lines of every log:\n" + "\n".join(tails)
