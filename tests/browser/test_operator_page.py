@@ -137,6 +137,7 @@ async def test_a_trip_shows_live_and_the_resume_button_sends_the_operators_reque
                 assert time.monotonic() < deadline, "the latch projection never folded the trip"
                 await asyncio.sleep(0.2)
 
+            await page.fill("#actor", "carol")
             await page.fill("#token", TOKEN)
             await page.fill("#reason", "drawdown reviewed")
             await page.click("#resume")
@@ -147,6 +148,7 @@ async def test_a_trip_shows_live_and_the_resume_button_sends_the_operators_reque
             await save_screenshot(page, output_dir, "operator-page-halted")
     reasons = await audited_reasons(database)
     assert len(reasons) == 1
+    assert reasons[0].startswith("carol: ")
     assert reasons[0].endswith(": drawdown reviewed")
     probe.assert_clean()
 
@@ -154,6 +156,7 @@ async def test_a_trip_shows_live_and_the_resume_button_sends_the_operators_reque
 async def audited_reasons(database: str) -> list[str]:
     conn = await asyncpg.connect(database)
     try:
-        return [row["reason"] for row in await conn.fetch("SELECT reason FROM trading.risk_audit_log")]
+        rows = await conn.fetch("SELECT actor, reason FROM trading.risk_audit_log")
+        return [f"{row['actor']}: {row['reason']}" for row in rows]
     finally:
         await conn.close()

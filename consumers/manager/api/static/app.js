@@ -7,6 +7,7 @@ const FILLS_SHOWN = 50;
 const ORDERS_SHOWN = 100;
 const POSITIONS_REFRESH_MS = [300, 2000];
 const TOKEN_KEY = "gordon.operatorToken";
+const ACTOR_KEY = "gordon.operatorName";
 const RELOAD = new Set([4400, 4410]); // the feed cannot resume from our seq: reload state, go live again
 
 const state = {
@@ -254,14 +255,16 @@ async function resume(event) {
   event.preventDefault();
   const token = $("token").value.trim();
   const reason = $("reason").value.trim();
+  const actor = $("actor").value.trim();
   sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(ACTOR_KEY, actor);
   const result = $("resume-result");
   result.textContent = "sending…";
   try {
     const response = await fetch("/risk/resume", {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ reason }),
+      body: JSON.stringify(actor ? { reason, actor } : { reason }),
     });
     const body = await response.json().catch(() => ({}));
     if (response.status === 202) {
@@ -269,7 +272,8 @@ async function resume(event) {
     } else if (response.status === 401) {
       result.textContent = "the token was refused";
     } else {
-      result.textContent = `refused (HTTP ${response.status}): ${body.detail || body.message || ""}`;
+      const why = typeof body.detail === "string" ? body.detail : body.message || "";
+      result.textContent = `refused (HTTP ${response.status}): ${why}`;
     }
   } catch (error) {
     result.textContent = `could not send: ${error.message}`;
@@ -278,6 +282,7 @@ async function resume(event) {
 
 function start() {
   $("token").value = sessionStorage.getItem(TOKEN_KEY) || "";
+  $("actor").value = sessionStorage.getItem(ACTOR_KEY) || "";
   $("resume-form").addEventListener("submit", resume);
   connect();
   loadAll();
