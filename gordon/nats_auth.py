@@ -140,6 +140,22 @@ def _stream_reads(stream: str) -> list[str]:
     ]
 
 
+HEALTH_READERS: dict[Service, str] = {
+    Service.MANAGER: "the manager API's /healthz: every stream's state, each projection's lag on the history",
+}
+"""Services that read stream state for health: the info of every stream, and throwaway unacknowledged
+consumers on the history stream (its trading subjects; it has no durables to reach), as projections do."""
+
+
+def _health_reads(registry: Registry) -> list[str]:
+    """Every stream's info, and counting a projection's backlog with a throwaway history consumer."""
+    history = registry.history.name
+    reads = [f"{API}.STREAM.INFO.{spec.name}" for spec in registry.streams]
+    reads += [f"{API}.CONSUMER.CREATE.{history}.*.{f}" for f in registry.history.filters]
+    reads += [f"{API}.CONSUMER.INFO.{history}.*", f"{API}.CONSUMER.DELETE.{history}.*"]
+    return reads
+
+
 def _foreign_durable(stream: str, durable: str) -> list[str]:
     """Everything that touches another service's durable: denied wherever a `*` right would reach it."""
     return [
@@ -165,6 +181,8 @@ def service_permissions(registry: Registry, service: Service) -> Permissions:
     if service in BUS_READERS:
         publish += _stream_reads(registry.bus.name)
         reaches_any_durable = True
+    if service in HEALTH_READERS:
+        publish += _health_reads(registry)
     deny: list[str] = []
     if reaches_any_durable:  # a `*` right would also reach another service's durable: deny each by name
         for other in Service:

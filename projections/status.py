@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -37,10 +38,12 @@ class Status:
 
 
 async def pending_after(js: JetStreamContext, stream: str, subject_filter: str, seq: int) -> int:
-    """How many messages matching `subject_filter` the stream holds after `seq` (a throwaway consumer)."""
+    """How many messages matching `subject_filter` the stream holds after `seq` (a throwaway consumer,
+    named so the create request carries its filter: NATS permissions of a least-privileged user match it)."""
     info = await js.add_consumer(
         stream,
         ConsumerConfig(
+            name=f"pending-{uuid.uuid4().hex}",
             filter_subject=subject_filter,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=seq + 1,

@@ -19,6 +19,7 @@ from consumers.manager.api.health_policy import HealthPolicy
 from consumers.manager.api.live import LiveHub
 from consumers.manager.service import RecentBreakerEvents
 from consumers.service import wall_clock_ms
+from gordon import nats_auth
 from gordon.runtime.dsn import with_user
 from migrations import roles
 from producers.outbox import Outbox
@@ -61,7 +62,12 @@ class Backend:
             with_user(deps.database_url, roles.MANAGER), min_size=1, max_size=deps.pool_size
         )
         try:
-            nc = await nats.connect(deps.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1)
+            nc = await nats.connect(
+                deps.nats_url,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=1,
+                **nats_auth.connect_options(Service.MANAGER.value),  # the manager's NATS user when set
+            )
         except BaseException:
             await pool.close()
             raise

@@ -140,7 +140,10 @@ async def _run(api: Backend, check: Check) -> CheckResult:
     except Failed as failed:
         return CheckResult(ok=False, detail=str(failed))
     except TimeoutError:
-        return CheckResult(ok=False, detail=f"no answer within {api.deps.health.timeout_s:g} s")
+        detail = f"no answer within {api.deps.health.timeout_s:g} s"
+        if api.nc.last_error is not None:  # a permissions violation shows only here, as a missing reply
+            detail += f" (NATS last reported: {api.nc.last_error})"
+        return CheckResult(ok=False, detail=detail)
     except Exception as exc:  # a check's failure is its result, never a 500
         return CheckResult(ok=False, detail=f"{type(exc).__name__}: {exc}".strip())
 

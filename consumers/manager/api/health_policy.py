@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from registry.subject import Service
 from schemas import REGISTRY
-from schemas.risk import RISK_REQUESTS
 
 
 def fixed_durables(services: tuple[Service, ...] | None = None) -> tuple[str, ...]:
@@ -20,16 +19,12 @@ def fixed_durables(services: tuple[Service, ...] | None = None) -> tuple[str, ..
     return tuple(sorted(names))
 
 
-OPERATOR = RISK_REQUESTS.consumers[0].durable
-"""The risk service's durable of operator requests: without it a resume or flatten is accepted but waits."""
-
-
 @dataclass(frozen=True)
 class HealthPolicy:
-    """`durables`: durable consumers of gordon-bus that must exist (default: the manager's own and the
-    one that carries out its operator requests); `max_projection_lag`: events of a projection's subject
-    it may have left unconsumed; `timeout_s`: the budget of each check."""
+    """`durables`: durable consumers of gordon-bus that must exist (default: the manager's own; another
+    service's durable is not the manager's to read under the NATS permissions); `max_projection_lag`:
+    events of a projection's subject it may have left unconsumed; `timeout_s`: the budget of each check."""
 
-    durables: tuple[str, ...] = field(default_factory=lambda: (*fixed_durables((Service.MANAGER,)), OPERATOR))
+    durables: tuple[str, ...] = field(default_factory=lambda: fixed_durables((Service.MANAGER,)))
     max_projection_lag: int = 1000
     timeout_s: float = 2.0
