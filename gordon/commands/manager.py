@@ -14,6 +14,9 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+import asyncpg
+import nats.errors
+
 from gordon.errors import GordonError
 from gordon.settings import (
     DATABASE_URL,
@@ -87,7 +90,10 @@ async def _serve(nats_url: str, database_url: str, host: str, port: int, token: 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await service.app.start()
+        try:
+            await service.app.start()
+        except (OSError, TimeoutError, asyncpg.PostgresError, nats.errors.Error) as exc:
+            raise GordonError(f"the manager did not start: {type(exc).__name__}: {exc}") from None
         await stop.wait()
     finally:
         await service.app.stop()

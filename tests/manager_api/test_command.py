@@ -97,3 +97,19 @@ async def test_the_process_serves_the_api_and_stops_on_sigint(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_unreachable_servers_are_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "manager",
+        "--port",
+        "0",
+        "--nats-url",
+        "nats://127.0.0.1:1",
+        "--database-url",
+        "postgresql://x@127.0.0.1:1/x",
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gordon manager: the manager did not start: ")
+    assert err.count("\n") == 1
