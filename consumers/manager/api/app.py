@@ -45,6 +45,10 @@ def create_app(deps: ApiDeps) -> FastAPI:
         version="1",
         description="The control plane of gordon: trading state, the risk latch, health. JSON is camelCase.",
         lifespan=lifespan,
+        # FastAPI's Swagger UI and ReDoc pages load their scripts from a CDN; the API's document stays at
+        # /openapi.json and the bus's own docs browser at /docs/asyncapi serves everything itself.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.deps = deps
     app.exception_handler(RequestValidationError)(_invalid_request)
