@@ -35,6 +35,7 @@ from pathlib import Path
 
 import asyncpg
 import nats
+from nats.js import JetStreamContext
 
 from bench.report import closing_line, record
 from bench.servers import BenchServers, bench_servers
@@ -128,8 +129,21 @@ async def stop_platform(proc: asyncio.subprocess.Process) -> int:
     return proc.returncode or 0
 
 
-async def settle(conn: asyncpg.Connection, index: HistoryIndex, soak: Soak, schemas: dict[str, str]) -> None:
-    """Wait until the outbox is drained, history holds every event and both projections cover them."""
+async def durables_behind(js: JetStreamContext) -> dict[str, int]:
+    """Each service durable on gordon-bus with messages still to deliver or to ack (none: caught up)."""
+    behind = {}
+    for info in await js.consumers_info(REGISTRY.bus.name):
+        left = info.num_pending + info.num_ack_pending
+        if info.config.durable_name and left:
+            behind[info.config.durable_name] = left
+    return behind
+
+
+async def settle(
+    conn: asyncpg.Connection, js: JetStreamContext, index: HistoryIndex, soak: Soak, schemas: dict[str, str]
+) -> None:
+    """Wait until the outbox is drained, history holds every event, both projections cover them and
+    every service durable has handled what it was sent."""
     written = soak.written
     start = time.monotonic()
     while time.monotonic() - start < SETTLE_S:
@@ -144,11 +158,17 @@ async def settle(conn: asyncpg.Connection, index: HistoryIndex, soak: Soak, sche
                 await conn.fetchval(f"SELECT last_seq FROM {schemas[n]}.tracking") >= wanted[n]
                 for n in PROJECTIONS
             ]
-            if all(done):
+            if all(done) and not await durables_behind(js):
                 soak.settle_s = time.monotonic() - start
                 return
         await asyncio.sleep(0.2)
     soak.problems.append(f"not settled {SETTLE_S:.0f} s after the writers stopped")
+
+
+async def trading_messages(js: JetStreamContext, stream: str) -> int:
+    """Messages of `stream` on trading subjects (services may add others, such as risk events)."""
+    info = await js.stream_info(stream, subjects_filter="trading.>")
+    return sum((info.state.subjects or {}).values())
 
 
 async def check(conn: asyncpg.Connection, index: HistoryIndex, soak: Soak, nats_url: str) -> None:
@@ -158,8 +178,11 @@ async def check(conn: asyncpg.Connection, index: HistoryIndex, soak: Soak, nats_
     client = await nats.connect(nats_url)
     try:
         js = client.jetstream()
-        bus = (await js.stream_info(REGISTRY.bus.name)).state.messages
-        history = (await js.stream_info(REGISTRY.history.name)).state.messages
+        bus = await trading_messages(js, REGISTRY.bus.name)
+        history = await trading_messages(js, REGISTRY.history.name)
+        letters = (await js.stream_info(REGISTRY.dead_letters.name)).state.messages
+        behind = await durables_behind(js)
+        durables = [c.config.durable_name for c in await js.consumers_info(REGISTRY.bus.name)]
     finally:
         await client.close()
     missing = [k for k in written.committed_ns if k not in index.seq]
@@ -177,8 +200,9 @@ async def check(conn: asyncpg.Connection, index: HistoryIndex, soak: Soak, nats_
     wrong_orders = sum(1 for o, v in written.order_versions.items() if orders.get(o) != v)
     wrong_positions = sum(1 for b, v in written.fills.items() if v and positions.get(b) != v)
     facts = {
-        f"committed {committed:,}; gordon-bus holds {bus:,}, gordon-history {history:,}": bus == committed
-        and history == committed,
+        f"committed {committed:,}; gordon-bus holds {bus:,} trading events, gordon-history {history:,}": (
+            bus == committed and history == committed
+        ),
         f"missing from history {len(missing)}, duplicates seen {index.duplicates}": not missing
         and not index.duplicates,
         f"outbox unpublished {unpublished}, quarantined {quarantined}": not unpublished and not quarantined,
@@ -188,6 +212,8 @@ async def check(conn: asyncpg.Connection, index: HistoryIndex, soak: Soak, nats_
             not wrong_positions
         ),
         f"projection halts {len(halts)}": not halts,
+        f"dead letters {letters}": not letters,
+        f"service durables caught up {len(durables) - len(behind)}/{len(durables)}": not behind,
         f"writer failures {len(written.failures)}": not written.failures,
     }
     for fact, ok in facts.items():
@@ -220,7 +246,7 @@ async def measure(servers: BenchServers, soak: Soak, sample_s: float) -> None:
         )
         soak.load_after = os.getloadavg()
         soak.wall_s = time.monotonic() - start
-        await settle(conn, index, soak, schemas)
+        await settle(conn, client.jetstream(), index, soak, schemas)
         settled = soak.memory.samples[-1][0] if soak.memory.samples else 0.0
         await asyncio.sleep(soak.cooldown_s)  # idle: does memory come back down?
         soak.idle_from_s = settled
