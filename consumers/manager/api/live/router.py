@@ -119,7 +119,7 @@ async def _serve(websocket: WebSocket, client: Subscription) -> None:
         code = SLOW if why == SLOW_CONSUMER else GOING_AWAY
         reason = f"{why}: more than {client.limit} messages queued" if why == SLOW_CONSUMER else why
     elif sender in done and not sender.cancelled() and sender.exception() is not None:
-        log.warning("live feed: replay failed: %r", sender.exception())
-        code, reason = UNAVAILABLE, f"replay failed: {sender.exception()!r}"
+        log.warning("live feed: sending failed: %r", sender.exception())
+        code, reason = UNAVAILABLE, f"feed failed: {sender.exception()!r}"
     with contextlib.suppress(Exception):
         await asyncio.wait_for(websocket.close(code, clip(reason)), CLOSE_TIMEOUT_S)
