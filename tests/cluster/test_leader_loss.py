@@ -12,17 +12,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
+import prometheus_client
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.api import PubAck
 
+from gordon.platform import prepare_projections, projections
 from gordon.runtime.nats_cluster import NatsCluster, stream_leader, wait_until_current
+from gordon.runtime.servers import Endpoints
 from producers.drain.config import DrainConfig
 from producers.drain.runner import connect_nats
 from producers.drain.worker import Drain
 from projections import generations, tracking
 from projections.orders import OrdersProjection
-from projections.runner import Runner, RunnerConfig
 from projections.verify import verify
 from registry.streams import ensure_streams
 from schemas import REGISTRY
@@ -80,7 +82,10 @@ class AckClock:
 
 @pytest.mark.timeout(300)
 async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
-    cluster: NatsCluster, database: str, dsn_for: Callable[[str, str], str]
+    cluster: NatsCluster,
+    database: str,
+    dsn_for: Callable[[str, str], str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     urls = ",".join(cluster.urls)
     client = await connect_nats(urls, "test-cluster")
@@ -89,17 +94,16 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
     for stream in (BUS, HISTORY):
         await wait_until_current(js, stream, REPLICAS, within_s=60)
     owner = await asyncpg.connect(database)
-    await generations.ensure_live(owner, ORDERS)
+    await prepare_projections(database)
     projector = dsn_for(database, "gordon_projector")
+    applied_before, skipped_before = _counted("applied"), _counted("duplicates")
 
     drain_client = await connect_nats(urls, "gordon-drain")
     clock = AckClock(drain_client, BUS)
     drain = Drain(dsn_for(database, "gordon_drain"), drain_client, DRAIN, send=clock.send)
-    runner_client = await connect_nats(urls, "gordon-projections")
-    runner = Runner(ORDERS, projector, runner_client.jetstream(), REGISTRY, RunnerConfig(batch_size=200))
     stop = asyncio.Event()
     draining = asyncio.create_task(drain.run(stop))
-    folding = asyncio.create_task(runner.run(stop))
+    folding = asyncio.create_task(projections(Endpoints(nats_url=urls, database_url=database)))
     load = Load()
     events = order_pairs(ORDER_COUNT)
     try:
@@ -121,30 +125,34 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
         bus_count = (await js.stream_info(BUS)).state.messages
         await wait_until(lambda: _stream_has(client, HISTORY, bus_count), "history to source the bus", 60)
         last = (await js.stream_info(HISTORY)).state.last_seq
-        await wait_until(lambda: _runner_at(runner.stats.processed_seq, last), "the live projection", 60)
+        await wait_until(lambda: _folded(owner, last), "the live projection to fold the history", 60)
         assert not draining.done(), "the drain stopped by itself"
-        assert not folding.done(), f"the projection runner stopped: {folding}"
+        assert not folding.done(), f"the projection runners stopped: {folding}"
     finally:
         stop.set()
+        folding.cancel()
         for task in (draining, folding):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(task, 20)
     committed = await outbox_event_ids(database)
     missing, duplicated = exactly_once(committed, await copies_by_msg_id(js, BUS))
     history_missing, history_duplicated = exactly_once(committed, await copies_by_msg_id(js, HISTORY))
-    state = await tracking.read(owner, generations.schema_of(ORDERS, runner.stats.generation))
+    state = await _tracking(owner)
+    applied, skipped = _counted("applied") - applied_before, _counted("duplicates") - skipped_before
+    resumed = sum("resuming from its tracking row" in r.getMessage() for r in caplog.records)
     checked = await verify(database, projector, js, ORDERS)
     orders = await owner.fetchval("SELECT count(*) FROM trading.orders WHERE version = 2")
     await owner.close()
-    for c in (client, drain_client, runner_client):
+    for c in (client, drain_client):
         await c.close()
     print(
         f"\ncluster leader loss: killed {leader}, new leader {new_leader} after {elected_after:.2f}s; "
         f"longest publish gap {gap:.2f}s; {len(committed)} events, bus {bus_count}, "
         f"drain published {drain.stats.published} (duplicates dropped by JetStream "
         f"{drain.stats.duplicates}, transport failures {drain.stats.transport_failures}, "
-        f"leader terms {drain.stats.leader_terms}); projection applied {runner.stats.applied}, "
-        f"duplicates skipped {runner.stats.duplicates}; writer retries {load.failed_commits}"
+        f"leader terms {drain.stats.leader_terms}); projection applied {applied:.0f}, duplicates skipped "
+        f"{skipped:.0f}, runners resumed after an error {resumed} time(s); "
+        f"writer retries {load.failed_commits}"
     )
     assert sorted(load.committed) == sorted(committed)
     assert len(committed) == len(events)
@@ -153,9 +161,8 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
     assert bus_count == len(committed)
     assert drain.stats.leader_terms == 1, "the drain kept its leadership through the node loss"
     assert drain.stats.quarantined == 0
-    assert runner.stats.duplicates == 0, "no duplicate reached the projection"
-    assert runner.stats.applied == len(committed)
-    assert runner.stats.halted is None
+    assert skipped == 0, "no duplicate reached the projection"
+    assert applied == len(committed), "each event folded once"
     assert (state.last_seq, state.processed_seq, state.halted_seq) == (last, last, None)
     assert checked.equal, "\n".join(checked.lines())
     assert checked.live_rows == ORDER_COUNT == orders
@@ -193,5 +200,19 @@ async def _all_published(dsn: str) -> bool:
     return await count_unpublished(dsn) == 0
 
 
-async def _runner_at(processed: int, last: int) -> bool:
-    return processed >= last
+async def _tracking(owner: asyncpg.Connection) -> tracking.Tracking:
+    live = await generations.live_generation(owner, ORDERS)
+    assert live is not None
+    return await tracking.read(owner, generations.schema_of(ORDERS, live))
+
+
+async def _folded(owner: asyncpg.Connection, last: int) -> bool:
+    return (await _tracking(owner)).last_seq >= last
+
+
+def _counted(metric: str) -> float:
+    """A projection counter of this process (the runners run in it) for the orders projection."""
+    value = prometheus_client.REGISTRY.get_sample_value(
+        f"gordon_projection_{metric}_total", {"projection": ORDERS.name}
+    )
+    return value or 0.0
