@@ -17,7 +17,7 @@ from faststream.nats import NatsBroker
 
 from gordon import nats_auth
 from gordon.runtime.dsn import with_user
-from gordon.settings import DATABASE_URL, NATS_URL, Settings
+from gordon.settings import DATABASE_URL, NATS_URL, Settings, nats_servers
 from migrations import roles
 from producers.outbox import Outbox
 from registry.subject import Service
@@ -93,7 +93,7 @@ def service_app(
         raise NotConfigured(f"{service} service: {missing} is not set")
     runtime = ServiceRuntime(service, nats_url, database_url, clock)
     broker = NatsBroker(
-        nats_url,
+        nats_servers(nats_url),
         logger=None,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,

@@ -75,11 +75,17 @@ def _split(name: str, value: str, shown: str) -> SplitResult:
     return parts
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of a NATS URL setting, which may list a cluster's nodes comma-separated (nats-py
+    takes a list, not the comma-separated string)."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 def _nats_url(value: str | None) -> str | None:
     if value is None:
         return None
     shown = value
-    # nats-py accepts a comma-separated list of servers; check each one.
+    # a cluster's nodes may be listed comma-separated (see nats_servers); check each one.
     for server in value.split(","):
         parts = _split(NATS_URL, server.strip(), shown)
         if parts.scheme not in NATS_SCHEMES or not parts.hostname:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gordon.cli import main
-from gordon.settings import Settings, SettingsError, redact_password
+from gordon.settings import Settings, SettingsError, nats_servers, redact_password
 
 
 def test_defaults_when_nothing_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,3 +103,10 @@ def test_cli_reports_a_bad_argument_in_one_line(capsys: pytest.CaptureFixture[st
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert "no-such-command" in lines[0]
+
+
+def test_a_nats_url_may_list_a_clusters_nodes() -> None:
+    url = "nats://n1:4222, nats://n2:4222,nats://n3:4222"
+    assert Settings.from_env({"GORDON_NATS_URL": url}).nats_url == url
+    assert nats_servers(url) == ["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"]
+    assert nats_servers("nats://127.0.0.1:4222") == ["nats://127.0.0.1:4222"]

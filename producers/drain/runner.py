@@ -10,6 +10,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 
 from gordon import nats_auth
+from gordon.settings import nats_servers
 from producers.drain.config import DrainConfig
 from producers.drain.worker import Drain
 
@@ -25,7 +26,7 @@ async def connect_nats(url: str, name: str, user: str | None = None) -> NatsClie
         log.warning("%s: NATS %s: %s", name, type(error).__name__, error)
 
     return await nats.connect(
-        [server.strip() for server in url.split(",")],
+        nats_servers(url),
         name=name,
         error_cb=on_error,
         connect_timeout=2,
