@@ -16,7 +16,7 @@ from nats.js.errors import NotFoundError
 from consumers.dlq_tools import LetterNotFoundError, StoredLetter, read_letter, read_letters, replay
 from gordon import nats_auth
 from gordon.errors import GordonError
-from gordon.settings import NATS_URL, Settings
+from gordon.settings import NATS_URL, Settings, nats_servers
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers
@@ -122,7 +122,7 @@ def _with_nats(work: Callable[[JetStreamContext, str], Awaitable[T]]) -> T:
 async def _session(url: str, dlq: str, work: Callable[[JetStreamContext, str], Awaitable[T]]) -> T:
     try:
         client: Client = await nats.connect(
-            url,
+            nats_servers(url),
             connect_timeout=5,
             allow_reconnect=False,
             max_reconnect_attempts=1,  # 0 would mean "retry forever" in nats-py's first connect

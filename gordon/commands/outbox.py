@@ -12,7 +12,7 @@ import nats
 
 from gordon import nats_auth
 from gordon.errors import GordonError
-from gordon.settings import DATABASE_URL, NATS_URL, Settings
+from gordon.settings import DATABASE_URL, NATS_URL, Settings, nats_servers
 from producers.audit import AuditReport, audit
 from schemas import REGISTRY
 
@@ -81,7 +81,7 @@ async def _audit(dsn: str, nats_url: str, since_ms: int, republish: bool) -> Aud
     try:
         try:
             client = await nats.connect(
-                nats_url,
+                nats_servers(nats_url),
                 connect_timeout=5,
                 max_reconnect_attempts=1,
                 **nats_auth.connect_options(nats_auth.ADMIN),

@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from gordon import nats_auth
 from gordon.errors import GordonError
 from gordon.runtime.dsn import with_user
-from gordon.settings import DATABASE_URL, NATS_URL, Settings
+from gordon.settings import DATABASE_URL, NATS_URL, Settings, nats_servers
 from migrations import roles
 from projections import status as status_of
 from projections.catalog import PROJECTIONS
@@ -130,7 +130,7 @@ async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
     """A JetStream context on `url`; a failed connect is one line."""
     try:
         client = await nats.connect(
-            url,
+            nats_servers(url),
             connect_timeout=5,
             allow_reconnect=False,
             max_reconnect_attempts=1,

@@ -21,6 +21,7 @@ from consumers.manager.service import RecentBreakerEvents
 from consumers.service import wall_clock_ms
 from gordon import nats_auth
 from gordon.runtime.dsn import with_user
+from gordon.settings import nats_servers
 from migrations import roles
 from producers.outbox import Outbox
 from registry.subject import Service
@@ -63,7 +64,7 @@ class Backend:
         )
         try:
             nc = await nats.connect(
-                deps.nats_url,
+                nats_servers(deps.nats_url),
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=1,
                 **nats_auth.connect_options(Service.MANAGER.value),  # the manager's NATS user when set
