@@ -1,10 +1,11 @@
 """A 3-node nats-server cluster on loopback (JetStream on each node, routes between them) for tests.
 
 Each node has its own store, log and ports file under `data_dir/<name>`. Route ports must be known
-before any node starts (JetStream clustering needs configured routes), so they are picked free and
-a start that loses the race for one picks them all again; client and monitoring ports are chosen
-by the server (`-1`) and read from its ports file. A node killed and restarted keeps its client and
-route ports, so client URLs and the other nodes' routes stay valid.
+before any node starts (JetStream clustering needs configured routes), so route and client ports are
+picked free below the ephemeral range (`stable_port`) and a start that loses the race for one picks
+them all again; the monitoring port is chosen by the server (`-1`) and read from its ports file. A
+node killed and restarted keeps its client and route ports, so client URLs and the other nodes'
+routes stay valid.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from gordon.runtime.children import end, spawn
 from gordon.runtime.errors import ServerStartError
 from gordon.runtime.logs import failure_line, log_size, port_in_use, written_since
 from gordon.runtime.nats_server import NAME, nats_server_binary
-from gordon.runtime.ports import HOST, free_port
+from gordon.runtime.ports import HOST, stable_port
 
 _START_ATTEMPTS = 5
 
@@ -95,8 +96,12 @@ class NatsCluster:
     def start(self) -> NatsCluster:
         """Start every node on fresh route ports; ServerStartError if the cluster cannot start."""
         for attempt in range(1, _START_ATTEMPTS + 1):
-            for node in self.nodes:
-                node.route_port = free_port()
+            picked: set[int] = set()
+            while len(picked) < 2 * len(self.nodes):
+                picked.add(stable_port())
+            ports = list(picked)
+            for i, node in enumerate(self.nodes):
+                node.route_port, node.port = ports[2 * i], ports[2 * i + 1]
             try:
                 for node in self.nodes:
                     self._spawn(node)

@@ -25,6 +25,7 @@ from gordon.migrate import upgrade
 from gordon.platform import prepare_projections
 from gordon.runtime.dsn import with_user
 from gordon.runtime.nats_server import EmbeddedNats
+from gordon.runtime.ports import stable_port
 from gordon.runtime.postgres_server import EmbeddedPostgres
 from migrations import roles
 from producers.drain.runner import connect_nats
@@ -34,7 +35,7 @@ from projections.verify import verify
 from registry.streams import ensure_streams
 from schemas import REGISTRY
 from tests.chaos.consumer_proc import TABLES
-from tests.chaos.victims import Child, kill_nats, restartable_port
+from tests.chaos.victims import Child, kill_nats
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -65,8 +66,8 @@ def seed() -> int:
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, EmbeddedNats]]:
     """A private Postgres (this test crashes it) and nats-server with its store on disk."""
-    pg = EmbeddedPostgres(tmp_path / "pg", port=restartable_port(), fsync=False)
-    with pg, EmbeddedNats(tmp_path / "nats", port=restartable_port()) as server:
+    pg = EmbeddedPostgres(tmp_path / "pg", port=stable_port(), fsync=False)
+    with pg, EmbeddedNats(tmp_path / "nats", port=stable_port()) as server:
         yield pg, server
 
 
@@ -181,6 +182,7 @@ async def test_nothing_lost_or_doubled_under_random_kills(
         effects = Counter(str(r[0]) for r in await conn.fetch("SELECT event_id FROM chaos.effects"))
         suppressed = await conn.fetchval("SELECT count(*) FROM chaos.seen WHERE NOT fresh")
         redelivered = await conn.fetchval("SELECT count(*) FROM chaos.seen WHERE deliveries > 1")
+        forgotten = await conn.fetchval("SELECT count(*) FROM chaos.seen WHERE NOT fresh AND deliveries = 1")
         unpublished = await conn.fetchval("SELECT count(*) FROM bus.outbox WHERE published_at_ms IS NULL")
         quarantined = await conn.fetchval(
             "SELECT count(*) FROM bus.outbox WHERE quarantined_at_ms IS NOT NULL"
@@ -197,7 +199,8 @@ async def test_nothing_lost_or_doubled_under_random_kills(
         f"chaos seed {seed}: {len(committed)} events in {chaos_s:.1f}s of chaos + {settle_s:.1f}s to settle; "
         f"kills {kills}; exited on their own and restarted {exits or 'none'}; writer commit retries "
         f"{load.failed_commits}; consumer redeliveries {redelivered}, duplicates suppressed by the inbox "
-        f"{suppressed}; stream duplicates {len(duplicated)}, missing {len(missing)}; "
+        f"{suppressed} (of which re-sent as first deliveries after a nats-server restart: {forgotten}); "
+        f"stream duplicates {len(duplicated)}, missing {len(missing)}; "
         f"projections {', '.join(f'{c.name} {c.live_rows} rows equal={c.equal}' for c in checks)}; "
         f"exit codes on SIGTERM {codes}"
     )

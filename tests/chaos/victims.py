@@ -4,35 +4,15 @@ their own, as a service manager would), and the embedded servers it kills and br
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gordon.runtime.nats_server import EmbeddedNats
-from gordon.runtime.ports import HOST
 
 ROOT = Path(__file__).resolve().parents[2]
-BELOW_EPHEMERAL = (20000, 32000)
-"""Servers restarted on their port take it from here: the kernel hands out ephemeral ports (32768 up)
-to every other test's `-p -1` or free_port() meanwhile, and one could take a port while it is free."""
-
-
-def restartable_port() -> int:
-    """A free port below the ephemeral range, for a server that must come back on the same one."""
-    pick = random.SystemRandom()
-    for _ in range(100):
-        port = pick.randrange(*BELOW_EPHEMERAL)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind((HOST, port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError(f"no free port in {BELOW_EPHEMERAL} on {HOST}")
 
 
 @dataclass
