@@ -32,10 +32,35 @@ DecimalStr = Annotated[
 ]
 """A quantity or fee: NUMERIC in Postgres, a decimal string on the wire (never a float)."""
 
-TimestampMs = Annotated[int, Field(ge=0, description="UTC milliseconds since the Unix epoch")]
+
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+
+
+def fits_integer(value: int) -> int:
+    """Refuse a count or version PostgreSQL `integer` cannot hold (the projection would halt on it)."""
+    if not -INT4_MAX - 1 <= value <= INT4_MAX:
+        raise ValueError(f"{value} is out of the range of a PostgreSQL integer")
+    return value
+
+
+def fits_bigint(value: int) -> int:
+    """Refuse a timestamp PostgreSQL `bigint` cannot hold."""
+    if value > INT8_MAX:
+        raise ValueError(f"{value} is over {INT8_MAX}, the largest PostgreSQL bigint")
+    return value
+
+
+TimestampMs = Annotated[
+    int, Field(ge=0, description="UTC milliseconds since the Unix epoch"), AfterValidator(fits_bigint)
+]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$", description="Binance-native symbol, e.g. BTCUSDT")]
 Price = Annotated[float, Field(gt=0, description="Price in quote currency")]
-Version = Annotated[int, Field(ge=1, description="Per-aggregate version, gapless from 1")]
+Version = Annotated[
+    int, Field(ge=1, description="Per-aggregate version, gapless from 1"), AfterValidator(fits_integer)
+]
+Count = Annotated[int, AfterValidator(fits_integer)]
+"""A count stored as PostgreSQL `integer` (a kline's trades)."""
 
 
 class Side(StrEnum):

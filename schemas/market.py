@@ -9,6 +9,7 @@ from schemas.common import (
     MARKET,
     SYMBOL_LC,
     TF,
+    Count,
     DecimalStr,
     Market,
     Price,
@@ -32,7 +33,7 @@ class Kline(Event, version=1):
     close: Price
     volume: DecimalStr
     quote_volume: DecimalStr
-    trades: int
+    trades: Count
     closed: bool = True
 
 

@@ -21,12 +21,13 @@ from registry.codec import Codec, DecodeError, EncodeError
 from registry.event import Event
 from registry.subject import Service, Subject, Upcaster
 from schemas import REGISTRY
+from schemas.common import INT4_MAX, fits_integer
 from schemas.market import Kline
 from schemas.trading import FILLS, Fill
 
 BY_MODEL = {s.payload: s for s in REGISTRY}
-NO_NUL = st.characters(exclude_characters="\x00")
-"""Event strings never hold NUL: PostgreSQL text cannot store it, so the codec refuses it."""
+NO_NUL = st.characters(codec="utf-8", exclude_characters="\x00")
+"""Event strings are UTF-8 without NUL (PostgreSQL text cannot store it): the codec refuses the rest."""
 
 
 def field_strategy(info: FieldInfo) -> st.SearchStrategy[Any]:
@@ -51,9 +52,9 @@ def field_strategy(info: FieldInfo) -> st.SearchStrategy[Any]:
         lo = 1e-9 if low is not None else -1e12
         return st.floats(min_value=lo, max_value=1e12, allow_nan=False)
     if annotation is int:
-        return st.integers(
-            min_value=int(at_least or 0) if at_least is not None else -(2**53), max_value=2**53
-        )
+        integer = any(getattr(m, "func", None) is fits_integer for m in info.metadata)  # PostgreSQL integer
+        top = INT4_MAX if integer else 2**53
+        return st.integers(min_value=int(at_least or 0) if at_least is not None else -top, max_value=top)
     if annotation is bool:
         return st.booleans()
     if annotation is str:
