@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from registry.event import Event
 from registry.subject import Subject
@@ -58,7 +59,10 @@ class Codec(Generic[E]):
             raise EncodeError(
                 f"{where} publishes {self.subject.payload.__name__}, got {type(event).__name__}"
             )
-        data = event.model_dump_json().encode()
+        try:
+            data = event.model_dump_json().encode()
+        except PydanticSerializationError as exc:  # e.g. a lone surrogate in a string: not UTF-8
+            raise EncodeError(f"{where}: {self.subject.payload.__name__} cannot be encoded: {exc}") from None
         if _NUL in data and _holds_nul(event):
             raise EncodeError(f"{where}: a string holds NUL (\\u0000), which PostgreSQL refuses")
         if len(data) > self.max_bytes:

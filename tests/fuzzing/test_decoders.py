@@ -19,10 +19,11 @@ from bench.samples import samples
 from consumers.consumer import Consumer
 from consumers.delivery import Delivery, Redelivery
 from registry import headers as h
-from registry.codec import MAX_PAYLOAD_BYTES, Codec, DecodeError
+from registry.codec import MAX_PAYLOAD_BYTES, Codec, DecodeError, EncodeError
 from registry.event import Event
 from registry.subject import Service, Subject, Upcaster
 from schemas import REGISTRY
+from schemas.trading import Fill
 from tests.fuzzing.garbage import Raw, dump, hostile, nested
 from tests.schema_registry.test_codec import model_strategy
 
@@ -155,6 +156,8 @@ def test_a_bad_field_names_what_is_wrong(case: Case, name: str, token: str, reas
         ("qty", "1" * 41, "decimal out of range"),
         ("fee", "1e-41", "decimal out of range"),
         ("fee_asset", "US\x00DT", "NUL"),
+        ("version", 2**31, "PostgreSQL integer"),
+        ("ts_ms", 2**63, "PostgreSQL bigint"),
     ],
 )
 def test_values_that_would_break_downstream_are_refused(field_name: str, value: Any, reason: str) -> None:
@@ -162,6 +165,14 @@ def test_values_that_would_break_downstream_are_refused(field_name: str, value: 
     outcome = decode_or_reason(fills, dump({**fills.valid, field_name: value}).encode())
     assert isinstance(outcome, str)
     assert reason in outcome
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "US\x00DT"])
+def test_a_string_that_cannot_travel_is_refused_at_encode(text: str) -> None:
+    fills = next(c for c in CASES if c.subject.template_text == "trading.fills.{bot_id}")
+    event = samples()[Fill].model_copy(update={"fee_asset": text})
+    with pytest.raises(EncodeError, match=r"trading\.fills\.x: "):
+        fills.codec.encode(event, "trading.fills.x")
 
 
 def test_a_failing_upcaster_is_a_reason_not_a_crash() -> None:
