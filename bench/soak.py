@@ -19,7 +19,8 @@ executor-shaped order lifecycles and fills through `publish_within` at `--rate` 
 - where the time goes: commit → gordon-history as this process receives it (drain, sourcing, delivery;
   no runner), beside commit → projection;
 - loss: every committed event is in gordon-bus and gordon-history exactly once, each order's projected
-  version is its last committed version, each bot's position has seen every fill, and nothing halted.
+  version is its last committed version, each bot's position has seen every fill, nothing halted, no
+  dead letters, and every service durable (with `--services`) handled all it was sent.
 """
 
 from __future__ import annotations
