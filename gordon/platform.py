@@ -10,10 +10,13 @@ from typing import Any
 import asyncpg
 import nats
 from nats.js import JetStreamContext
+from nats.js.errors import APIError
 
 from gordon import nats_auth
+from gordon.errors import GordonError
 from gordon.runtime.dsn import with_user
 from gordon.runtime.servers import Endpoints
+from gordon.settings import STREAM_REPLICAS
 from gordon.stopping import until_cancelled
 from migrations import roles
 from producers.drain.runner import connect_nats, run_drain
@@ -30,13 +33,36 @@ RETRY_FIRST_S = 0.25
 RETRY_MAX_S = 5.0
 
 
-async def prepare_streams(nats_url: str) -> dict[str, str]:
-    """Create or update every declared stream; returns what happened to each."""
+REPLICA_REFUSALS = frozenset({10005, 10023, 10074})
+"""nats-server's err_codes for a replica count it cannot place: no suitable peers, insufficient
+resources, replicas > 1 on a server that is not clustered."""
+
+
+class StreamReplicasError(GordonError):
+    """nats-server refused the replica count set by GORDON_STREAM_REPLICAS."""
+
+
+async def prepare_streams(nats_url: str, replicas: int | None = None) -> dict[str, str]:
+    """Create or update every declared stream, with `replicas` (GORDON_STREAM_REPLICAS) instead of the
+    declared count when given; returns what happened to each."""
     client = await connect_nats(nats_url, "gordon-up", nats_auth.ADMIN)
+    js = client.jetstream()
+    outcome: dict[str, str] = {}
     try:
-        return await ensure_streams(client.jetstream(), REGISTRY.streams)
+        for spec in REGISTRY.streams:
+            try:
+                outcome |= await ensure_streams(js, [spec], replicas)
+            except APIError as error:
+                if replicas is None or error.err_code not in REPLICA_REFUSALS:
+                    raise
+                raise StreamReplicasError(
+                    f"{STREAM_REPLICAS}={replicas}: nats-server refused stream {spec.name}: "
+                    f"{error.description} (err_code {error.err_code}); "
+                    "it can be at most the number of JetStream nodes in the cluster"
+                ) from None
     finally:
         await client.close()
+    return outcome
 
 
 async def prepare_projections(database_url: str) -> dict[str, int]:

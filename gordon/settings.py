@@ -19,8 +19,11 @@ DATA_DIR = "GORDON_DATA_DIR"
 MANAGER_TOKEN = "GORDON_MANAGER_TOKEN"
 MANAGER_HOST = "GORDON_MANAGER_HOST"
 MANAGER_PORT = "GORDON_MANAGER_PORT"
+STREAM_REPLICAS = "GORDON_STREAM_REPLICAS"
 DEFAULT_MANAGER_HOST = "127.0.0.1"
 DEFAULT_MANAGER_PORT = 8080
+MAX_STREAM_REPLICAS = 5
+"""JetStream's own limit on a stream's replica count."""
 
 NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 DATABASE_SCHEMES = ("postgresql", "postgres")
@@ -34,7 +37,7 @@ class SettingsError(GordonError, ValueError):
 class Settings:
     """Where the servers are (None = start an embedded one), where local data lives, and where the
     manager API listens with its operator token (None: its write endpoints are disabled; port 0: any
-    free port)."""
+    free port), and how many replicas the platform gives its streams (None: as declared in schemas)."""
 
     nats_url: str | None
     database_url: str | None
@@ -42,6 +45,7 @@ class Settings:
     manager_token: str | None = None
     manager_host: str = DEFAULT_MANAGER_HOST
     manager_port: int = DEFAULT_MANAGER_PORT
+    stream_replicas: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +62,7 @@ class Settings:
             manager_token=_manager_token(_get(env, MANAGER_TOKEN)),
             manager_host=_get(env, MANAGER_HOST) or DEFAULT_MANAGER_HOST,
             manager_port=parse_port(MANAGER_PORT, _get(env, MANAGER_PORT) or str(DEFAULT_MANAGER_PORT)),
+            stream_replicas=_stream_replicas(_get(env, STREAM_REPLICAS)),
         )
 
 
@@ -131,6 +136,20 @@ def _manager_token(value: str | None) -> str | None:
             f"(got {len(value)} characters)"
         )
     return value
+
+
+def _stream_replicas(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_STREAM_REPLICAS:
+        raise SettingsError(
+            f"{STREAM_REPLICAS}: expected a replica count 1..{MAX_STREAM_REPLICAS}, got {value!r}"
+        )
+    return count
 
 
 def parse_port(name: str, value: str, *, allow_any: bool = True) -> int:

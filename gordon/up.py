@@ -53,7 +53,7 @@ def up(
     try:
         with running_servers(settings) as endpoints:
             _migrate(endpoints.database_url, err)
-            streams = asyncio.run(platform.prepare_streams(endpoints.nats_url))
+            streams = asyncio.run(platform.prepare_streams(endpoints.nats_url, settings.stream_replicas))
             print("gordon up: streams " + ", ".join(f"{k} {v}" for k, v in streams.items()), file=err)
             live = asyncio.run(platform.prepare_projections(endpoints.database_url))
             print("gordon up: projections " + ", ".join(f"{k} g{v}" for k, v in live.items()), file=err)

@@ -54,6 +54,11 @@ def test_settings_are_frozen() -> None:
         ("GORDON_DATABASE_URL", "postgresql://127.0.0.1:5432/db", "no user"),
         ("GORDON_DATABASE_URL", "postgresql://u@/db", "no host"),
         ("GORDON_DATABASE_URL", "postgresql://u@h:99999999/db", "out of range"),
+        ("GORDON_STREAM_REPLICAS", "0", "1..5"),
+        ("GORDON_STREAM_REPLICAS", "6", "1..5"),
+        ("GORDON_STREAM_REPLICAS", "-3", "1..5"),
+        ("GORDON_STREAM_REPLICAS", "three", "'three'"),
+        ("GORDON_STREAM_REPLICAS", "2.5", "'2.5'"),
     ],
 )
 def test_bad_values_fail_in_one_line_naming_the_variable(variable: str, value: str, says: str) -> None:
@@ -110,3 +115,18 @@ def test_a_nats_url_may_list_a_clusters_nodes() -> None:
     assert Settings.from_env({"GORDON_NATS_URL": url}).nats_url == url
     assert nats_servers(url) == ["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"]
     assert nats_servers("nats://127.0.0.1:4222") == ["nats://127.0.0.1:4222"]
+
+
+@pytest.mark.parametrize(("value", "count"), [("1", 1), ("3", 3), (" 5 ", 5), ("", None)])
+def test_stream_replicas_is_a_count_from_1_to_5_or_unset(value: str, count: int | None) -> None:
+    assert Settings.from_env({"GORDON_STREAM_REPLICAS": value}).stream_replicas == count
+    assert Settings.from_env({}).stream_replicas is None
+
+
+def test_cli_reports_a_bad_stream_replicas_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GORDON_STREAM_REPLICAS", "7")
+    assert main(["up"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["gordon up: GORDON_STREAM_REPLICAS: expected a replica count 1..5, got '7'"]
