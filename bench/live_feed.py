@@ -27,16 +27,19 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.latency import pct
 from bench.report import closing_line, record
+from bench.samples import samples
 from bench.servers import BenchServers, bench_servers
 from consumers.manager.api.live import live_router
 from consumers.manager.api.serve import free_port
 from consumers.manager.service import build
 from producers.channels import FILLS, ORDERS, RISK_EVENTS
 from producers.publisher import NatsPublisher
+from registry.ids import uuid7
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.common import bot_token
-from tests.live_feed.feed import breaker, fill, order
+from schemas.risk import BreakerEvent
+from schemas.trading import Fill, OrderEvent
 
 GOAL_P99_MS = 50.0
 CLIENTS = 10
@@ -53,6 +56,25 @@ class Run:
     gets: int = 0
     target: int | None = None
     """How many messages each client must get (set once publishing is over)."""
+
+
+def fill(n: int) -> Fill:
+    """The n-th fill of the run: the sample fill with its own id and version."""
+    sample = samples()[Fill]
+    assert isinstance(sample, Fill)
+    return sample.model_copy(update={"fill_id": uuid7(), "version": n})
+
+
+def order(n: int) -> OrderEvent:
+    sample = samples()[OrderEvent]
+    assert isinstance(sample, OrderEvent)
+    return sample.model_copy(update={"order_id": uuid7(), "version": n})
+
+
+def breaker(n: int) -> BreakerEvent:
+    sample = samples()[BreakerEvent]
+    assert isinstance(sample, BreakerEvent)
+    return sample.model_copy(update={"version": n, "message": f"trip {n}"})
 
 
 async def publish_at(nc: NatsClient, rate: int, seconds: float, run: Run) -> None:
