@@ -21,7 +21,6 @@ its environment at start (and refuses to start when one is missing); clients rea
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import secrets
@@ -33,6 +32,7 @@ from typing import Any
 from faststream.nats.security import NatsUserPassword
 
 from gordon.errors import GordonError
+from registry.generated import staleness, write_if_changed
 from registry.registry import Registry
 from registry.streams import StreamSpec
 from registry.subject import ConsumerSpec, Service, Subject
@@ -264,29 +264,14 @@ def render(registry: Registry) -> str:
 
 
 def write(registry: Registry, path: Path) -> bool:
-    """Write the config to `path`; True when it changed."""
-    text = render(registry)
-    if path.exists() and path.read_text() == text:
-        return False
+    """Write the config to `path` (making its folder); True when it changed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return True
+    return write_if_changed(path, render(registry))
 
 
 def stale(registry: Registry, path: Path, shown: str) -> str:
     """A unified diff from the file at `path` to what the registry generates; empty when current."""
-    current = path.read_text() if path.exists() else ""
-    wanted = render(registry)
-    if current == wanted:
-        return ""
-    return "".join(
-        difflib.unified_diff(
-            current.splitlines(keepends=True),
-            wanted.splitlines(keepends=True),
-            f"{shown} (on disk)",
-            f"{shown} (from the registry)",
-        )
-    )
+    return staleness(path, render(registry), shown)
 
 
 def connect_options(user: str, env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -19,7 +19,6 @@ nothing new takes no lock on the outbox and a changed registry never leaves a st
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from migrations import roles
+from registry.generated import staleness, write_if_changed
 from registry.registry import Registry
 from registry.subject import Service, Template
 
@@ -154,26 +154,9 @@ def sync(connection: sa.Connection, registry: Registry) -> bool:
 
 def write(registry: Registry, root: Path) -> bool:
     """Write the checked-in SQL under `root`; True when it changed."""
-    path = root / SQL_PATH
-    text = render(registry)
-    if path.exists() and path.read_text() == text:
-        return False
-    path.write_text(text)
-    return True
+    return write_if_changed(root / SQL_PATH, render(registry))
 
 
 def stale(registry: Registry, root: Path) -> str:
     """A unified diff from the checked-in SQL to what the registry generates; empty when current."""
-    path = root / SQL_PATH
-    current = path.read_text() if path.exists() else ""
-    wanted = render(registry)
-    if current == wanted:
-        return ""
-    return "".join(
-        difflib.unified_diff(
-            current.splitlines(keepends=True),
-            wanted.splitlines(keepends=True),
-            f"{SQL_PATH} (on disk)",
-            f"{SQL_PATH} (from the registry)",
-        )
-    )
+    return staleness(root / SQL_PATH, render(registry), SQL_PATH)

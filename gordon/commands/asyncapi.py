@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from pathlib import Path
 from typing import Any
 
 from registry.asyncapi import DEFAULT_NATS_HOST, build, check, render, write
+from registry.generated import staleness
 
 NAME = "asyncapi"
 DEFAULT_OUTPUT = Path("asyncapi.yaml")
@@ -72,8 +72,7 @@ def _check(path: Path, text: str) -> int:
         print(f"gordon asyncapi: {path} is missing: run `gordon asyncapi` to write it", file=sys.stderr)
         return 1
     print(f"gordon asyncapi: {path} is stale: run `gordon asyncapi` to regenerate it", file=sys.stderr)
-    old = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
-    diff = list(difflib.unified_diff(old, text.splitlines(keepends=True), str(path), "generated"))
+    diff = staleness(path, text, str(path)).splitlines(keepends=True)
     sys.stderr.writelines(diff[:DIFF_LINES])
     if len(diff) > DIFF_LINES:
         print(f"... {len(diff) - DIFF_LINES} more diff lines", file=sys.stderr)
