@@ -68,7 +68,8 @@ async def _postgres(api: Backend) -> str:
 async def _nats(api: Backend) -> str:
     if not api.nc.is_connected:
         raise Failed("not connected")
-    return f"connected to {api.nc.connected_url.netloc if api.nc.connected_url else '?'}"
+    url = api.nc.connected_url  # host and port only: a URL's netloc may carry user:password
+    return f"connected to {url.hostname}:{url.port}" if url else "connected"
 
 
 def _stream(name: str) -> Check:
