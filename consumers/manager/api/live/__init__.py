@@ -16,7 +16,8 @@ follow, with no gap and no duplicate. Without `since` the feed starts at the liv
 Close codes: 4400 bad `since` (not an integer, or ahead of the feed: reconnect without it); 4410 what
 was missed is gone from the stream or over the replay limit (reload the state over REST, reconnect
 without since); 4008 slow consumer (the client's bounded queue filled; reconnect with since);
-1001 server shutting down; 1011 feed unavailable (NATS); 1013 no feed in this process.
+1001 server shutting down; 1011 feed unavailable (NATS); 1013 no feed in this process. A handshake
+whose Origin header names another site is refused (HTTP 403): no other page can read the feed.
 """
 
 from consumers.manager.api.live.hub import LiveHub

@@ -3,6 +3,7 @@
 Close codes: 4400 bad `since` (malformed, or ahead of the feed); 4410 what the client missed is gone
 from the stream or over the replay limit (reload the state over REST, reconnect without since);
 4008 slow consumer (its queue filled); 1001 the server is shutting down; 1011 the feed is unavailable.
+A handshake whose Origin is another site's is refused (HTTP 403) before any message.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import FileResponse
@@ -24,6 +26,7 @@ SLOW = 4008
 UNAVAILABLE = 1011
 GOING_AWAY = 1001
 TRY_LATER = 1013
+POLICY = 1008
 CLOSE_TIMEOUT_S = 10.0
 """How long a dropped client gets to read what its socket holds and the close frame; nothing of it is
 queued in the hub meanwhile."""
@@ -32,6 +35,15 @@ MAX_REASON_BYTES = 123
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+"""The operator page holds the bearer token: only this origin's script runs, nobody may frame it."""
 
 
 def parse_since(raw: str | None) -> int | None:
@@ -51,12 +63,23 @@ def clip(reason: str) -> str:
     return data[: MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
 
 
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """Whether a /ws handshake may proceed. WebSockets are not bound by CORS, so without this any page the
+    operator opens could read the feed; browsers always send Origin, other clients may send none."""
+    if origin is None:
+        return True
+    return host is not None and urlsplit(origin).netloc.lower() == host.lower()
+
+
 def live_router(hub: LiveHub | None) -> APIRouter:
     """`/ws` over `hub` (None: the feed does not run in this process; /ws says so) and the operator page."""
     router = APIRouter()
 
     @router.websocket("/ws")
     async def feed(websocket: WebSocket) -> None:
+        if not same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
+            await websocket.close(POLICY)  # before accept: the handshake is refused with 403
+            return
         await websocket.accept()
         if hub is None:
             await websocket.close(TRY_LATER, "the live feed does not run in this process")
@@ -77,7 +100,7 @@ def live_router(hub: LiveHub | None) -> APIRouter:
 
     @router.get("/", include_in_schema=False)
     async def operator_page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
     @router.get("/operator/app.js", include_in_schema=False)
     async def operator_script() -> FileResponse:
