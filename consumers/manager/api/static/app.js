@@ -5,6 +5,7 @@
 
 const FILLS_SHOWN = 50;
 const ORDERS_SHOWN = 100;
+const EVENTS_SHOWN = 200; // as many as GET /risk returns at most (RecentBreakerEvents keeps 200)
 const POSITIONS_REFRESH_MS = [300, 2000];
 const TOKEN_KEY = "gordon.operatorToken";
 const ACTOR_KEY = "gordon.operatorName";
@@ -122,6 +123,8 @@ function renderFills() {
 
 function renderOrders() {
   const orders = [...state.orders.values()].sort((a, b) => b.updatedMs - a.updatedMs).slice(0, ORDERS_SHOWN);
+  // Keep only what is shown: a page left open all day would otherwise hold (and sort) every order.
+  if (state.orders.size > ORDERS_SHOWN) state.orders = new Map(orders.map((o) => [o.orderId, o]));
   const body = $("orders").tBodies[0];
   body.replaceChildren(
     ...orders.map((o) => {
@@ -210,6 +213,7 @@ function applyBreaker(data) {
     renderLatch();
   }
   state.events.unshift({ ...data, fresh: true });
+  state.events.length = Math.min(state.events.length, EVENTS_SHOWN);
   renderEvents();
 }
 
