@@ -10,7 +10,6 @@ quarantined with the reason instead of blocking everything behind it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -107,14 +106,15 @@ class Drain:
                 raise LostLeadership("a drain task ended")
             forwarding.result()
         finally:
-            forwarding.cancel()
-            with contextlib.suppress(asyncio.CancelledError, *DB_ERRORS, LostLeadership):
-                await forwarding
-            for task in (marker, health):
-                task.cancel()
-            for task in (marker, health):
-                with contextlib.suppress(asyncio.CancelledError, *DB_ERRORS, LostLeadership):
-                    await task
+            # Waiting never raises: what ended the term is already propagating, and re-raising a task's
+            # failure here would skip the rest (the marker, the health watch and both connections leaked).
+            for tasks in ((forwarding,), (marker, health)):
+                for task in tasks:
+                    task.cancel()
+                await asyncio.wait(tasks)
+                for task in tasks:
+                    if not task.cancelled():
+                        task.exception()  # retrieved, so asyncio does not log it as never retrieved
             for conn in (work, marks):
                 conn.terminate() if conn.is_closed() else await _close(conn)
 
