@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NatsClient
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from bench.samples import samples
 from producers.channels import FILLS, KLINES
@@ -23,8 +23,15 @@ from tests.conftest import small_spec
 SPECS = [small_spec(s) for s in REGISTRY.streams]
 
 
+ANCHOR = "test-anchor"
+
+
 async def _delete_all(nats: NatsClient) -> None:
+    """Delete the registry's streams, keeping one unrelated stream: with none left, nats-server removes the
+    account's store folder in the background and a create racing that fails (10049)."""
     js = nats.jetstream()
+    with contextlib.suppress(BadRequestError):  # already there
+        await js.add_stream(name=ANCHOR, subjects=[ANCHOR])
     for spec in SPECS:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(spec.name)
