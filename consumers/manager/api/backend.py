@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import nats
-from fastapi import Request
+from fastapi import HTTPException, Request, status
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
@@ -82,6 +82,11 @@ class Backend:
 
 
 def backend(request: Request) -> Backend:
-    """FastAPI dependency: the backend the lifespan opened."""
-    found: Backend = request.app.state.backend
+    """FastAPI dependency: the backend the lifespan opened; 503 before it opened or after it closed."""
+    found: Backend | None = getattr(request.app.state, "backend", None)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the manager API is starting or stopping: its database and NATS connections are not open",
+        )
     return found
