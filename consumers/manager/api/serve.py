@@ -43,10 +43,14 @@ def check_port(host: str, port: int) -> None:
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
-    """A port the OS says is free now (for tests and `--port 0`)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """A port the OS says is free now on `host` (IPv4 or IPv6; for tests and `--port 0`)."""
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.bind(infos[0][4][:2])
+            return int(probe.getsockname()[1])
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}: {exc.strerror or exc}") from None
 
 
 @dataclass
