@@ -7,7 +7,7 @@ import asyncio
 import signal
 from typing import TYPE_CHECKING
 
-from gordon.errors import GordonError
+from gordon.settings import parse_port
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -46,23 +46,12 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def parse_port(text: str) -> int:
-    """`text` as a TCP port 1..65535, else a one-line error."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise GordonError(f"--port must be a whole number 1..65535, got {text!r}") from None
-    if not 0 < port < 65536:
-        raise GordonError(f"--port must be 1..65535, got {port}")
-    return port
-
-
 def run(args: argparse.Namespace) -> int:
     """Check the address, build the docs app, serve it until a signal."""
     from consumers.manager.api.docs import create_docs_app
     from consumers.manager.api.serve import check_port
 
-    port = parse_port(args.port)
+    port = parse_port("--port", args.port, allow_any=False)
     check_port(args.host, port)
     app = create_docs_app(args.nats_host)
     host = f"[{args.host}]" if ":" in args.host else args.host

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
+from consumers.manager.api.serve import free_port
+
 LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT = 20.0
 SERVER_STOP_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe_socket:
-        probe_socket.bind((LOOPBACK, 0))
-        port: int = probe_socket.getsockname()[1]
-        return port
 
 
 async def _wait_listening(port: int, task: asyncio.Task[None]) -> None:
@@ -47,7 +40,7 @@ async def _wait_listening(port: int, task: asyncio.Task[None]) -> None:
 async def serve_asgi_app(app: Any) -> AsyncIterator[str]:
     """Serve the ASGI `app` with granian (embedded, on this event loop) at a free loopback port;
     yields its base URL, e.g. http://127.0.0.1:40123, and stops the server on exit."""
-    port = free_port()
+    port = free_port(LOOPBACK)
     server = Server(app, address=LOOPBACK, port=port, interface=Interfaces.ASGI, log_enabled=False)
     task = asyncio.create_task(server.serve(), name=f"granian:{port}")
     try:

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
+from consumers.manager.api.serve import free_port
 from gordon.cli import main
 from gordon.paths import ROOT
-from tests.browser.serving import free_port
 
 from .client import Reply, fetch
 
@@ -23,10 +23,10 @@ STOP_TIMEOUT = 20.0
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--port", "abc"], "--port must be a whole number 1..65535, got 'abc'"),
-        (["--port", "0"], "--port must be 1..65535, got 0"),
-        (["--port", "65536"], "--port must be 1..65535, got 65536"),
-        (["--port", "-5"], "--port must be 1..65535, got -5"),
+        (["--port", "abc"], "--port: expected a port 1..65535, got 'abc'"),
+        (["--port", "0"], "--port: expected a port 1..65535, got '0'"),
+        (["--port", "65536"], "--port: expected a port 1..65535, got '65536'"),
+        (["--port", "-5"], "--port: expected a port 1..65535, got '-5'"),
         (["--host", "no-such-host.invalid"], "cannot listen on no-such-host.invalid:"),
     ],
 )
