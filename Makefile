@@ -27,7 +27,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.synced
-	$(VENV)/bin/mypy gordon registry schemas producers consumers projections migrations domain
+	$(VENV)/bin/mypy gordon settings registry schemas domain producers consumers stores projections services migrations
 
 check-generated: $(VENV)/.synced
 	$(VENV)/bin/gordon asyncapi --check

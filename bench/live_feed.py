@@ -29,9 +29,6 @@ from bench.latency import pct
 from bench.report import closing_line, record
 from bench.samples import samples
 from bench.servers import BenchServers, bench_servers
-from consumers.manager.api.live import live_router
-from consumers.manager.api.serve import free_port
-from consumers.manager.service import build
 from producers.channels import FILLS, ORDERS, RISK_EVENTS
 from producers.publisher import NatsPublisher
 from registry.ids import uuid7
@@ -40,6 +37,9 @@ from schemas import REGISTRY
 from schemas.common import bot_token
 from schemas.risk import BreakerEvent
 from schemas.trading import Fill, OrderEvent
+from services.manager.api.live import live_router
+from services.manager.api.serve import free_port
+from services.manager.service import build
 
 GOAL_P99_MS = 50.0
 CLIENTS = 10

@@ -37,12 +37,12 @@ from bench.replay_events import (
 )
 from bench.report import closing_line, record
 from bench.servers import BenchServers, bench_servers
-from gordon.runtime.dsn import with_user
-from migrations import roles
 from projections import generations
 from projections.orders import OrdersProjection
 from projections.runner import ProjectionHalted, Runner, RunnerConfig
 from schemas import REGISTRY
+from settings import roles
+from settings.dsn import with_user
 
 ORDERS = OrdersProjection()
 GOAL_RATIO = 0.5

@@ -42,9 +42,9 @@ from bench.report import closing_line, record
 from bench.servers import BenchServers, bench_servers
 from bench.soak_load import Written, write_at
 from bench.soak_watch import HistoryIndex, Memory, applied_at, applied_times, install_applied_log
-from gordon.runtime.dsn import with_user
-from migrations import roles
 from schemas import REGISTRY
+from settings import roles
+from settings.dsn import with_user
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_GROWTH_MIB_H = 20.0

@@ -13,11 +13,11 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from consumers.dead_letters import DeadLetter, send_dead_letter
-from gordon import nats_auth
 from registry.codec import DecodeError
 from registry.event import Event
 from registry.registry import Registry
 from registry.subject import ConsumerSpec, Service, StartAt, Subject
+from settings import nats_login
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E], Awaitable[None]]
@@ -88,7 +88,7 @@ def subscriber(
     durable = config.durable_name or ""
     # A fixed deliver subject under the service's own inbox: the durable keeps working once NATS
     # authorization (gordon.nats_auth) lets the service subscribe only there, whoever created it.
-    config.deliver_subject = f"{nats_auth.inbox_prefix(service.value)}.{durable}"
+    config.deliver_subject = f"{nats_login.inbox_prefix(service.value)}.{durable}"
     backoff = list(spec.backoff_s) or [1.0]
     with warnings.catch_warnings():
         # One push durable per logical consumer is the point: it keeps the stream's order.

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 import gordon.commands
-from gordon.errors import GordonError
+from settings.errors import GordonError
 
 Handler = Callable[[argparse.Namespace], int]
 

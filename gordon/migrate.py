@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 import migrations
-from gordon.errors import GordonError
+from settings.errors import GordonError
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 SYNC_DRIVER = "postgresql+psycopg"

@@ -21,34 +21,20 @@ its environment at start (and refuses to start when one is missing); clients rea
 
 from __future__ import annotations
 
-import os
-import re
-import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faststream.nats.security import NatsUserPassword
-
-from gordon.errors import GordonError
 from registry.generated import staleness, write_if_changed
 from registry.registry import Registry
 from registry.streams import StreamSpec
 from registry.subject import ConsumerSpec, Service, Subject
+from settings import nats_login
+from settings.nats_login import ADMIN, DRAIN, PROJECTOR
 
 CONFIG_PATH = "config/nats-auth.conf"
 """The checked-in config, relative to the project root."""
 
-DRAIN = "drain"
-PROJECTOR = "projector"
-ADMIN = "admin"
-USERS: tuple[str, ...] = (*(s.value for s in Service), DRAIN, PROJECTOR, ADMIN)
-"""Every NATS user of the platform, in the order the config lists them."""
-
-PASSWORD_ENV_PREFIX = "GORDON_NATS_PASSWORD_"
-MIN_PASSWORD_LENGTH = 16
-PASSWORD = re.compile(rf"[A-Za-z][A-Za-z0-9_-]{{{MIN_PASSWORD_LENGTH - 1},}}")
 API = "$JS.API"
 
 HEADER = """\
@@ -57,10 +43,6 @@ HEADER = """\
 # Passwords are environment references ($GORDON_NATS_PASSWORD_<USER>) that nats-server resolves at
 # start; include this block from the server's config. `make check-generated` fails when it is stale.
 """
-
-
-class NatsAuthError(GordonError, ValueError):
-    """A user or password setting that cannot be used; one line."""
 
 
 @dataclass(frozen=True)
@@ -81,21 +63,11 @@ class NatsUser:
 
     @property
     def password_env(self) -> str:
-        return password_env(self.name)
+        return nats_login.password_env(self.name)
 
     @property
     def inbox_prefix(self) -> str:
-        return inbox_prefix(self.name)
-
-
-def password_env(user: str) -> str:
-    """The environment variable holding `user`'s password (server and clients read the same one)."""
-    return PASSWORD_ENV_PREFIX + user.upper()
-
-
-def inbox_prefix(user: str) -> str:
-    """The reply-inbox prefix `user` connects with; its only subscribable inbox."""
-    return f"_INBOX_{user}"
+        return nats_login.inbox_prefix(self.name)
 
 
 def _token(durable: ConsumerSpec) -> str:
@@ -192,13 +164,13 @@ def service_permissions(registry: Registry, service: Service) -> Permissions:
                 if _token(spec) != "*":
                     deny += _foreign_durable(registry.stream_of(subject).name, spec.durable)
     subscribe = [s.template.wildcard() for s in registry.consumed_by(service)]
-    subscribe.append(inbox_prefix(service.value) + ".>")
+    subscribe.append(nats_login.inbox_prefix(service.value) + ".>")
     return Permissions(_unique(publish), _unique(subscribe), _unique(deny))
 
 
 def drain_permissions(registry: Registry) -> Permissions:
     """The drain forwards every outbox row: it publishes the live stream's subjects, nothing else."""
-    return Permissions(tuple(registry.bus.subjects), (inbox_prefix(DRAIN) + ".>",))
+    return Permissions(tuple(registry.bus.subjects), (nats_login.inbox_prefix(DRAIN) + ".>",))
 
 
 def projector_permissions(history: StreamSpec) -> Permissions:
@@ -211,7 +183,7 @@ def projector_permissions(history: StreamSpec) -> Permissions:
         f"{API}.CONSUMER.DELETE.{name}.*",
         f"{API}.STREAM.INFO.{name}",
     ]
-    return Permissions(tuple(publish), (inbox_prefix(PROJECTOR) + ".>",))
+    return Permissions(tuple(publish), (nats_login.inbox_prefix(PROJECTOR) + ".>",))
 
 
 def users(registry: Registry) -> tuple[NatsUser, ...]:
@@ -272,48 +244,3 @@ def write(registry: Registry, path: Path) -> bool:
 def stale(registry: Registry, path: Path, shown: str) -> str:
     """A unified diff from the file at `path` to what the registry generates; empty when current."""
     return staleness(path, render(registry), shown)
-
-
-def connect_options(user: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """nats-py `connect` keywords logging in as `user`: name, password from its variable, inbox prefix.
-
-    Empty when the variable is unset (a server without authorization, as in local runs and tests).
-    """
-    if user not in USERS:
-        raise NatsAuthError(f"unknown NATS user {user!r} (expected one of {', '.join(USERS)})")
-    env = os.environ if env is None else env
-    password = env.get(password_env(user), "").strip()
-    if not password:
-        return {}
-    check_password(password_env(user), password)
-    return {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
-
-
-def broker_options(user: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The same login as `connect_options`, as FastStream `NatsBroker` keywords."""
-    options = connect_options(user, env)
-    if not options:
-        return {}
-    return {
-        "security": NatsUserPassword(options["user"], options["password"]),
-        "inbox_prefix": options["inbox_prefix"],
-    }
-
-
-def check_password(variable: str, password: str) -> str:
-    """`password` if nats-server reads it back unchanged, else NatsAuthError naming `variable`.
-
-    nats-server parses an environment reference as a config value, so `123456` would become a number
-    and `a b` a parse error: a password is a letter then letters, digits, `-` or `_`, 16 or more.
-    """
-    if not PASSWORD.fullmatch(password):
-        raise NatsAuthError(
-            f"{variable}: a NATS password is a letter then letters, digits, '-' or '_', at least "
-            f"{MIN_PASSWORD_LENGTH} in all (got {len(password)} characters)"
-        )
-    return password
-
-
-def new_password() -> str:
-    """A fresh password of the accepted shape (for setup scripts and tests)."""
-    return "g" + secrets.token_urlsafe(24)

@@ -12,13 +12,8 @@ import nats
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
 
-from gordon import nats_auth
-from gordon.errors import GordonError
-from gordon.runtime.dsn import with_user
 from gordon.runtime.servers import Endpoints
-from gordon.settings import STREAM_REPLICAS
 from gordon.stopping import until_cancelled
-from migrations import roles
 from producers.drain.runner import connect_nats, run_drain
 from projections import generations
 from projections.base import Projection
@@ -26,6 +21,10 @@ from projections.catalog import PROJECTIONS
 from projections.runner import ProjectionHalted, Runner
 from registry.streams import ensure_streams
 from schemas import REGISTRY
+from settings import nats_login, roles
+from settings.dsn import with_user
+from settings.environment import STREAM_REPLICAS
+from settings.errors import GordonError
 
 log = logging.getLogger("gordon.up")
 
@@ -45,7 +44,7 @@ class StreamReplicasError(GordonError):
 async def prepare_streams(nats_url: str, replicas: int | None = None) -> dict[str, str]:
     """Create or update every declared stream, with `replicas` (GORDON_STREAM_REPLICAS) instead of the
     declared count when given; returns what happened to each."""
-    client = await connect_nats(nats_url, "gordon-up", nats_auth.ADMIN)
+    client = await connect_nats(nats_url, "gordon-up", nats_login.ADMIN)
     js = client.jetstream()
     outcome: dict[str, str] = {}
     try:
@@ -78,7 +77,7 @@ async def projections(endpoints: Endpoints) -> None:
     """A live runner per projection, as `gordon_projector`; a halted one stays halted (and says so)."""
 
     async def main(stop: asyncio.Event) -> None:
-        client = await connect_nats(endpoints.nats_url, "gordon-projections", nats_auth.PROJECTOR)
+        client = await connect_nats(endpoints.nats_url, "gordon-projections", nats_login.PROJECTOR)
         dsn = with_user(endpoints.database_url, roles.PROJECTOR)
         try:
             await asyncio.gather(*(_follow(p, dsn, client.jetstream(), stop) for p in PROJECTIONS.values()))

@@ -12,11 +12,11 @@ from typing import Any, Protocol
 import asyncpg
 from faststream import FastStream
 
-from consumers.bot.strategy import NAME as STRATEGY
 from gordon.runtime.servers import Endpoints
-from gordon.settings import Settings
 from gordon.stopping import until_cancelled
 from registry.ids import uuid7
+from services.bot.strategy import NAME as STRATEGY
+from settings.environment import Settings
 
 NAMES = ("data", "executor", "risk", "manager", "bot")
 """Start order: prices first, then the executor and risk, then the bots that trade on them."""
@@ -40,23 +40,23 @@ Service = Callable[[Endpoints], Awaitable[None]]
 def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
     urls: dict[str, Any] = {"nats_url": endpoints.nats_url, "database_url": endpoints.database_url}
     if name == "data":
-        from producers.data.service import build as data
+        from services.data.service import build as data
 
         if demo:
             start = time.time_ns() // 1_000_000 - 2 * 24 * 3600 * 1000
             return data(**urls, speed=DEMO_SPEED, start_ms=start, backfill_minutes=DEMO_BACKFILL_MINUTES)
         return data(**urls)
     if name == "executor":
-        from consumers.executor.service import build as executor
+        from services.executor.service import build as executor
 
         return executor(**urls)
     if name == "risk":
-        from consumers.risk.service import build as risk
+        from services.risk.service import build as risk
 
         return risk(**urls)
     if name == "manager":
-        from consumers.manager.api.attach import attach
-        from consumers.manager.service import build as manager
+        from services.manager.api.attach import attach
+        from services.manager.service import build as manager
 
         built = manager(**urls)
         settings = Settings.from_env()
@@ -64,7 +64,7 @@ def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
         attach(built, host=host, port=port, token=token, demo=demo, announce=_announce)
         return built
     if name == "bot":
-        from consumers.bot.service import build as bot
+        from services.bot.service import build as bot
 
         return bot(**urls)
     raise ValueError(f"unknown service {name!r} (known: {', '.join(NAMES)})")

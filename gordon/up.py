@@ -14,12 +14,12 @@ from typing import TextIO
 
 from gordon import platform
 from gordon import services as catalog
-from gordon.errors import GordonError
 from gordon.migrate import upgrade
 from gordon.runtime.servers import Endpoints, running_servers
-from gordon.settings import Settings, redact_password
 from gordon.stopping import until_cancelled
 from gordon.view import live_view
+from settings.environment import Settings, redact_password
+from settings.errors import GordonError
 
 Service = Callable[[Endpoints], Awaitable[None]]
 

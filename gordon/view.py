@@ -17,13 +17,13 @@ from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
-from gordon import nats_auth
 from gordon.runtime.servers import Endpoints
 from producers.drain.runner import connect_nats
 from producers.metrics import BACKLOG, template_of
 from projections.catalog import PROJECTIONS
 from projections.generations import schema_of
 from schemas import REGISTRY
+from settings import nats_login
 
 POSITIONS = (
     "SELECT bot_id, symbol, qty, avg_entry_price, realized_pnl, fees FROM trading.positions ORDER BY 1, 2"
@@ -128,7 +128,7 @@ def render(snap: Snapshot) -> Group:
 
 async def live_view(endpoints: Endpoints, stop: asyncio.Event | None = None, every_s: float = 1.0) -> None:
     """Refresh the view until cancelled (or `stop`)."""
-    nats = await connect_nats(endpoints.nats_url, "gordon-view", nats_auth.ADMIN)
+    nats = await connect_nats(endpoints.nats_url, "gordon-view", nats_login.ADMIN)
     conn = await asyncpg.connect(endpoints.database_url)
     sampler = Sampler(nats, conn)
     await sampler.start()

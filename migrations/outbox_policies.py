@@ -25,10 +25,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from migrations import roles
 from registry.generated import staleness, write_if_changed
 from registry.registry import Registry
 from registry.subject import Service, Template
+from settings import roles
 
 SQL_PATH = "migrations/outbox_policies.sql"
 """The checked-in copy, relative to the project root."""

@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from migrations import roles
 from projections.base import Projection
+from settings import roles
 
 VIEW_READERS = (roles.MANAGER, roles.RISK, roles.EXECUTOR, roles.BOT, roles.LAB_READER)
 

@@ -23,12 +23,12 @@ from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
 
 from gordon.migrate import upgrade
-from gordon.runtime.dsn import ExternalPostgres, with_database, with_user
 from gordon.runtime.nats_server import EmbeddedNats
 from gordon.runtime.postgres_server import EmbeddedPostgres
-from gordon.settings import DATABASE_URL, NATS_URL
 from registry.streams import MIB, StreamSpec
 from schemas import REGISTRY
+from settings.dsn import ExternalPostgres, with_database, with_user
+from settings.environment import DATABASE_URL, NATS_URL
 
 T = TypeVar("T")
 

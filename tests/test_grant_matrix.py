@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from migrations import roles
+from settings import roles
 
 SEARCH_PATH = "trading, market_data, public"
 

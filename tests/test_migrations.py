@@ -19,9 +19,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from gordon import migrate
-from migrations import roles
 from migrations.tables import SCHEMAS, metadata
 from migrations.tables.base import Xid8
+from settings import roles
 
 FIRST = "0001"
 HEAD = ScriptDirectory(str(migrate.MIGRATIONS_DIR)).get_current_head()

@@ -20,10 +20,10 @@ from gordon.runtime.proctree import Proc, alive, descendants
 from gordon.runtime.servers import Endpoints
 from gordon.up import ServiceError, supervise
 from producers.outbox import Outbox
-from producers.stores.latch import LatchStore
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import Breaker
+from stores.latch import LatchStore
 
 GORDON = Path(sys.executable).parent / "gordon"
 READY_TIMEOUT = 90.0

@@ -12,10 +12,10 @@ import pytest
 
 from gordon.cli import main
 from gordon.commands.schemas import check, lock
-from gordon.errors import GordonError
 from gordon.paths import ROOT
 from registry.compat.gate import ALL_RULES
 from schemas import REGISTRY
+from settings.errors import GordonError
 from tests.compat.gate_models import TEMPLATE, WidgetNoSide, WidgetV1, WidgetWithNote, registry, widgets
 
 Capture = pytest.CaptureFixture[str]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gordon.cli import main
-from gordon.settings import Settings, SettingsError, nats_servers, redact_password
+from settings.environment import Settings, SettingsError, nats_servers, redact_password
 
 
 def test_defaults_when_nothing_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ adds its parser and sets `handler`, a function `(argparse.Namespace) -> int` (th
         parser = subparsers.add_parser("migrate", help="...")
         parser.set_defaults(handler=run)
 
-A handler reports a user error by raising gordon.errors.GordonError (one line, exit code 1).
+A handler reports a user error by raising settings.errors.GordonError (one line, exit code 1).
 """
 
 from __future__ import annotations

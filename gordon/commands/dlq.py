@@ -14,9 +14,9 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from consumers.dlq_tools import LetterNotFoundError, StoredLetter, read_letter, read_letters, replay
-from gordon import nats_auth
-from gordon.errors import GordonError
-from gordon.settings import NATS_URL, Settings, nats_servers
+from settings import nats_login
+from settings.environment import NATS_URL, Settings, nats_servers
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers
@@ -126,7 +126,7 @@ async def _session(url: str, dlq: str, work: Callable[[JetStreamContext, str], A
             connect_timeout=5,
             allow_reconnect=False,
             max_reconnect_attempts=1,  # 0 would mean "retry forever" in nats-py's first connect
-            **nats_auth.connect_options(nats_auth.ADMIN),
+            **nats_login.connect_options(nats_login.ADMIN),
             reconnect_time_wait=0.2,
             error_cb=_quiet,
         )

@@ -8,8 +8,8 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
-from gordon.errors import GordonError
-from gordon.settings import DATABASE_URL, NATS_URL, Settings
+from settings.environment import DATABASE_URL, NATS_URL, Settings
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers

@@ -1,7 +1,7 @@
 """`gordon manager [--host H] [--port P]`: the manager service and its HTTP API until SIGINT/SIGTERM.
 
 The service (its durables on risk events, orders and fills) runs as gordon_manager; the API is served by
-granian on the same event loop (see consumers/manager/api/serve.py). A bad or taken port is one line,
+granian on the same event loop (see services/manager/api/serve.py). A bad or taken port is one line,
 exit 1.
 """
 
@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import nats.errors
 
-from gordon.errors import GordonError
-from gordon.settings import (
+from settings.environment import (
     DATABASE_URL,
     DEFAULT_MANAGER_HOST,
     MANAGER_HOST,
@@ -29,6 +28,7 @@ from gordon.settings import (
     SettingsError,
     parse_port,
 )
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers
@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(nats_url: str, database_url: str, host: str, port: int, token: str | None) -> None:
-    from consumers.manager.api.attach import attach
-    from consumers.manager.api.serve import check_port
-    from consumers.manager.service import build
+    from services.manager.api.attach import attach
+    from services.manager.api.serve import check_port
+    from services.manager.service import build
 
     if port:
         check_port(host, port)  # before connecting anywhere: a taken port is the likeliest mistake

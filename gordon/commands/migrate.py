@@ -6,8 +6,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from gordon import migrate
-from gordon.errors import GordonError
-from gordon.settings import DATABASE_URL, Settings, redact_password
+from settings.environment import DATABASE_URL, Settings, redact_password
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers

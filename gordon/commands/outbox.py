@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import asyncpg
 import nats
 
-from gordon import nats_auth
-from gordon.errors import GordonError
-from gordon.settings import DATABASE_URL, NATS_URL, Settings, nats_servers
 from producers.audit import AuditReport, audit
 from schemas import REGISTRY
+from settings import nats_login
+from settings.environment import DATABASE_URL, NATS_URL, Settings, nats_servers
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers
@@ -84,7 +84,7 @@ async def _audit(dsn: str, nats_url: str, since_ms: int, republish: bool) -> Aud
                 nats_servers(nats_url),
                 connect_timeout=5,
                 max_reconnect_attempts=1,
-                **nats_auth.connect_options(nats_auth.ADMIN),
+                **nats_login.connect_options(nats_login.ADMIN),
             )
         except Exception as exc:  # nats-py raises several unrelated types when a server is unreachable
             raise GordonError(f"cannot reach NATS at {nats_url}: {exc}") from None

@@ -17,16 +17,15 @@ import asyncpg
 import nats
 from nats.js import JetStreamContext
 
-from gordon import nats_auth
-from gordon.errors import GordonError
-from gordon.runtime.dsn import with_user
-from gordon.settings import DATABASE_URL, NATS_URL, Settings, nats_servers
-from migrations import roles
 from projections import status as status_of
 from projections.catalog import PROJECTIONS
 from projections.rebuild import RebuildRefused, rebuild
 from projections.verify import verify
 from schemas import REGISTRY
+from settings import nats_login, roles
+from settings.dsn import with_user
+from settings.environment import DATABASE_URL, NATS_URL, Settings, nats_servers
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers
@@ -135,7 +134,7 @@ async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
             allow_reconnect=False,
             max_reconnect_attempts=1,
             error_cb=_quiet,
-            **nats_auth.connect_options(nats_auth.ADMIN),
+            **nats_login.connect_options(nats_login.ADMIN),
         )
     except Exception as exc:
         raise GordonError(f"cannot connect to NATS at {url}: {one_line(exc)}") from None

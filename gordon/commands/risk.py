@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from consumers.risk.breakers import EVALUATED
-from consumers.risk.config import RiskConfig, load_config
-from consumers.risk.halt import LatchView, read_view, resume
-from consumers.service import wall_clock_ms
 from domain.latch import LatchNotHalted
-from gordon.errors import GordonError
-from gordon.runtime.dsn import with_user
-from gordon.settings import DATABASE_URL, Settings
-from migrations import roles
 from producers.outbox import Outbox
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import BreakerEvent
+from services.risk.breakers import EVALUATED
+from services.risk.config import RiskConfig, load_config
+from services.risk.halt import LatchView, read_view, resume
+from services.runtime import wall_clock_ms
+from settings import roles
+from settings.dsn import with_user
+from settings.environment import DATABASE_URL, Settings
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers

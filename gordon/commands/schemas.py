@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from gordon.errors import GordonError
 from gordon.paths import ROOT
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gordon.commands.projections import jetstream
-from gordon.errors import GordonError
-from gordon.settings import NATS_URL, Settings
 from projections.export import Exported, ExportRefused, check_filter, export
 from schemas import REGISTRY
+from settings.environment import NATS_URL, Settings
+from settings.errors import GordonError
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers

@@ -7,8 +7,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from gordon.services import NAMES
-from gordon.settings import Settings
 from gordon.up import platform_services, up
+from settings.environment import Settings
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gordon.errors import GordonError
+from settings.errors import GordonError
 
 
 class ServerStartError(GordonError, RuntimeError):

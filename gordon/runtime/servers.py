@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from gordon.runtime.nats_server import EmbeddedNats
 from gordon.runtime.postgres_server import EmbeddedPostgres
-from gordon.settings import Settings
+from settings.environment import Settings
 
 
 @dataclass(frozen=True)

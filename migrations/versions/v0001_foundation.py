@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from migrations import roles
+from migrations import role_sql
 from migrations.tables.base import NOW_MS, Xid8
+from settings import roles
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -133,8 +134,8 @@ def _create_market_data() -> None:
 
 def _provision_roles() -> None:
     for role in roles.ALL_ROLES:
-        op.execute(roles.ensure_role_sql(role))
-        op.execute(roles.search_path_sql(role))
+        op.execute(role_sql.ensure_role_sql(role))
+        op.execute(role_sql.search_path_sql(role))
 
 
 def _grant() -> None:

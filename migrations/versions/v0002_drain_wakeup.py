@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from migrations import roles
 from migrations.tables.base import NOW_MS
+from settings import roles
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from migrations import roles
 from migrations.tables.base import NOW_MS
+from settings import roles
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"

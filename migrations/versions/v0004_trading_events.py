@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from migrations import roles
+from settings import roles
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"

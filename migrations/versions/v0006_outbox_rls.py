@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from migrations import roles
+from settings import roles
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"

@@ -9,10 +9,10 @@ import logging
 import nats
 from nats.aio.client import Client as NatsClient
 
-from gordon import nats_auth
-from gordon.settings import nats_servers
 from producers.drain.config import DrainConfig
 from producers.drain.worker import Drain
+from settings import nats_login
+from settings.environment import nats_servers
 
 log = logging.getLogger("gordon.drain")
 
@@ -33,7 +33,7 @@ async def connect_nats(url: str, name: str, user: str | None = None) -> NatsClie
         reconnect_time_wait=0.25,
         max_reconnect_attempts=-1,
         allow_reconnect=True,
-        **(nats_auth.connect_options(user) if user else {}),
+        **(nats_login.connect_options(user) if user else {}),
     )
 
 
@@ -46,7 +46,7 @@ async def run_drain(
     delay = 0.25
     while client is None and not stop.is_set():
         try:
-            client = await connect_nats(nats_url, "gordon-drain", nats_auth.DRAIN)
+            client = await connect_nats(nats_url, "gordon-drain", nats_login.DRAIN)
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             log.warning("drain: NATS at %s unreachable (%s); retrying in %.1fs", nats_url, exc, delay)
             waiter = asyncio.ensure_future(stop.wait())

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from consumers.manager.api.docs import create_docs_app
 from gordon.paths import ROOT
+from services.manager.api.docs import create_docs_app
 
 from .conftest import PageProbe, ServeAsgi, save_screenshot
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from consumers.manager.api.live import live_router
+from services.manager.api.live import live_router
 
 from .conftest import PageProbe, ServeAsgi
 

@@ -16,13 +16,13 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from consumers.manager.api import ApiDeps, create_app
 from gordon.platform import prepare_projections
-from gordon.runtime.dsn import with_user
-from migrations import roles
 from projections.catalog import PROJECTIONS
 from projections.runner import Runner
 from schemas import REGISTRY
+from services.manager.api import ApiDeps, create_app
+from settings import roles
+from settings.dsn import with_user
 from tests.live_feed.feed import Bus, breaker, eventually, fill, running_manager
 
 from .conftest import PageProbe, ServeAsgi, save_screenshot

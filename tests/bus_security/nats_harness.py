@@ -12,8 +12,8 @@ from typing import Any
 import nats as nats_py
 from nats.aio.client import Client as NatsClient
 
-from gordon import nats_auth
 from registry.subject import ConsumerSpec, Subject
+from settings import nats_login
 from tests.bus_security.samples import sample_values
 
 
@@ -49,16 +49,16 @@ class AuthServer:
     config: Path
 
     def env(self) -> dict[str, str]:
-        return {nats_auth.password_env(user): password for user, password in self.passwords.items()}
+        return {nats_login.password_env(user): password for user, password in self.passwords.items()}
 
     async def login(self, user: str) -> Login:
-        """Connect as `user` with the options services use (`nats_auth.connect_options`)."""
+        """Connect as `user` with the options services use (`nats_login.connect_options`)."""
         login = Login(user, NatsClient())
 
         async def on_error(error: Exception) -> None:
             login.errors.append(str(error))
 
-        options = nats_auth.connect_options(user, self.env())
+        options = nats_login.connect_options(user, self.env())
         login.client = await nats_py.connect(
             self.url, error_cb=on_error, allow_reconnect=False, connect_timeout=5, **options
         )

@@ -21,6 +21,7 @@ from gordon.runtime.errors import ServerStartError
 from gordon.runtime.nats_server import EmbeddedNats
 from registry.subject import ConsumerSpec, Service, Subject
 from schemas import REGISTRY
+from settings import nats_login
 from tests.bus_security.nats_harness import AuthServer, Login, durable_values, logged_in
 from tests.bus_security.samples import SAMPLES, sample_subject
 
@@ -44,7 +45,7 @@ async def dead_letters(js: JetStreamContext, count: int, seconds: float = 15.0) 
 def test_the_config_names_every_password_by_variable_and_holds_none(auth_server: AuthServer) -> None:
     text = auth_server.config.read_text()
     references = [line.strip() for line in text.splitlines() if line.strip().startswith("password:")]
-    assert references == [f"password: ${nats_auth.password_env(u)}" for u in nats_auth.USERS]
+    assert references == [f"password: ${nats_login.password_env(u)}" for u in nats_login.USERS]
     assert not any(password in text for password in auth_server.passwords.values())
 
 
@@ -52,8 +53,8 @@ def test_the_server_refuses_to_start_without_a_password_variable(
     auth_server: AuthServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for user, password in auth_server.passwords.items():
-        monkeypatch.setenv(nats_auth.password_env(user), password)
-    monkeypatch.delenv(nats_auth.password_env(nats_auth.DRAIN))
+        monkeypatch.setenv(nats_login.password_env(user), password)
+    monkeypatch.delenv(nats_login.password_env(nats_login.DRAIN))
     with pytest.raises(ServerStartError):
         EmbeddedNats(tmp_path, config=auth_server.config, timeout=10).start()
     assert "variable reference for 'GORDON_NATS_PASSWORD_DRAIN'" in (tmp_path / "nats.log").read_text()
@@ -105,7 +106,7 @@ async def test_a_service_reads_and_dead_letters_through_its_own_faststream_subsc
     broker = NatsBroker(
         auth_server.url,
         security=SASLPlaintext(username=user, password=auth_server.passwords[user]),
-        inbox_prefix=nats_auth.inbox_prefix(user),
+        inbox_prefix=nats_login.inbox_prefix(user),
         error_cb=on_error,
         logger=None,
     )
@@ -135,12 +136,12 @@ async def test_a_push_durable_made_by_another_login_is_still_delivered_to_its_se
     async def handle(event: object) -> None:
         raise AssertionError("garbage never decodes")
 
-    first = NatsBroker(auth_server.url, logger=None, **nats_auth.broker_options("admin", auth_server.env()))
+    first = NatsBroker(auth_server.url, logger=None, **nats_login.broker_options("admin", auth_server.env()))
     subscriber(first, REGISTRY, subject, Service.EXECUTOR)(handle)
     async with first:
         await first.start()  # creates the durable
     broker = NatsBroker(
-        auth_server.url, logger=None, **nats_auth.broker_options("executor", auth_server.env())
+        auth_server.url, logger=None, **nats_login.broker_options("executor", auth_server.env())
     )
     subscriber(broker, REGISTRY, subject, Service.EXECUTOR)(handle)
     async with broker:
@@ -173,14 +174,14 @@ async def test_a_service_subscribes_to_what_it_consumes_and_its_own_inbox_only(
 ) -> None:
     consumed = {s.template.wildcard() for s in REGISTRY.consumed_by(service)}
     async with logged_in(auth_server, service.value) as login:
-        for pattern in [*sorted(consumed), nats_auth.inbox_prefix(service.value) + ".x"]:
+        for pattern in [*sorted(consumed), nats_login.inbox_prefix(service.value) + ".x"]:
             await login.client.subscribe(pattern)
         await login.client.flush()
         await asyncio.sleep(0.2)
         assert login.violations() == []
         others = {s.template.wildcard() for s in REGISTRY} - consumed
-        strangers = [u for u in nats_auth.USERS if u != service.value]
-        denied = [*sorted(others), "_INBOX.>", ">", *(nats_auth.inbox_prefix(u) + ".>" for u in strangers)]
+        strangers = [u for u in nats_login.USERS if u != service.value]
+        denied = [*sorted(others), "_INBOX.>", ">", *(nats_login.inbox_prefix(u) + ".>" for u in strangers)]
         for pattern in denied:
             await login.client.subscribe(pattern)
             await login.violation(f'subscription to "{pattern}"')
@@ -246,7 +247,7 @@ async def test_the_bot_cannot_publish_a_fill_subscribe_to_risk_events_or_take_a_
 async def test_the_drain_publishes_every_stream_subject_and_reads_nothing(
     auth_server: AuthServer, admin: Login
 ) -> None:
-    async with logged_in(auth_server, nats_auth.DRAIN) as drain:
+    async with logged_in(auth_server, nats_login.DRAIN) as drain:
         js = drain.client.jetstream(timeout=5)
         for _, concrete in SAMPLES:
             ack = await js.publish(concrete, b"{}", stream=REGISTRY.bus.name)
@@ -255,7 +256,7 @@ async def test_the_drain_publishes_every_stream_subject_and_reads_nothing(
         for subject in ("dlq.executor-default", f"$JS.API.STREAM.PURGE.{REGISTRY.bus.name}"):
             await drain.client.publish(subject, b"{}")
             await drain.violation(f'publish to "{subject}"')
-        for pattern in ("trading.>", "_INBOX.>", f"{nats_auth.inbox_prefix('bot')}.>"):
+        for pattern in ("trading.>", "_INBOX.>", f"{nats_login.inbox_prefix('bot')}.>"):
             await drain.client.subscribe(pattern)
             await drain.violation(f'subscription to "{pattern}"')
 
@@ -265,7 +266,7 @@ async def test_the_projector_reads_the_history_stream_only(auth_server: AuthServ
 
     for _, concrete in SAMPLES:
         await admin.client.jetstream().publish(concrete, b"{}")
-    async with logged_in(auth_server, nats_auth.PROJECTOR) as projector:
+    async with logged_in(auth_server, nats_login.PROJECTOR) as projector:
         js = projector.client.jetstream(timeout=5)
         fills = REGISTRY.get("trading.fills.{bot_id}").template.wildcard()
         for _ in range(100):  # the history stream sources the bus asynchronously

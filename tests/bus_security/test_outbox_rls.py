@@ -13,11 +13,12 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from gordon import migrate, nats_auth
-from migrations import outbox_policies, roles
+from gordon import migrate
+from migrations import outbox_policies
 from registry.registry import Registry
 from registry.subject import Service
 from schemas import REGISTRY
+from settings import nats_login, roles
 from tests.bus_security.nats_harness import AuthServer, Login, logged_in
 from tests.bus_security.samples import SAMPLES
 from tests.outbox.conftest import FAST, count_unpublished, running, stored, wait_until
@@ -145,7 +146,7 @@ async def test_the_drain_drains_rows_every_service_wrote_with_least_privilege_on
             await conn.execute(INSERT, concrete, subject.producer.value)
         finally:
             await conn.close()
-    async with logged_in(auth_server, nats_auth.DRAIN) as login:
+    async with logged_in(auth_server, nats_login.DRAIN) as login:
         async with running(dsn_for(database, roles.DRAIN), login.client, FAST) as drain:
             await wait_until(lambda: _drained(database), "the least-privileged drain to publish every row")
         assert login.violations() == []

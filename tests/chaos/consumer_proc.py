@@ -17,13 +17,13 @@ import asyncpg
 
 from consumers.consumer import Consumer
 from consumers.inbox import first_time
-from gordon.settings import Settings
 from producers.drain.runner import connect_nats
 from registry.registry import Registry
 from registry.subject import ConsumerSpec, Service, Subject
 from schemas import streams
 from schemas.common import BOT_ID
 from schemas.trading import OrderEvent
+from settings.environment import Settings
 
 log = logging.getLogger("chaos.consumer")
 

@@ -11,7 +11,7 @@ import signal
 
 from gordon.platform import projections
 from gordon.runtime.servers import Endpoints
-from gordon.settings import Settings
+from settings.environment import Settings
 
 
 def main() -> None:

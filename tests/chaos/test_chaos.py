@@ -23,17 +23,17 @@ from nats.aio.client import Client as NatsClient
 
 from gordon.migrate import upgrade
 from gordon.platform import prepare_projections
-from gordon.runtime.dsn import with_user
 from gordon.runtime.nats_server import EmbeddedNats
 from gordon.runtime.ports import stable_port
 from gordon.runtime.postgres_server import EmbeddedPostgres
-from migrations import roles
 from producers.drain.runner import connect_nats
 from projections import generations, tracking
 from projections.catalog import PROJECTIONS
 from projections.verify import verify
 from registry.streams import ensure_streams
 from schemas import REGISTRY
+from settings import roles
+from settings.dsn import with_user
 from tests.chaos.consumer_proc import TABLES
 from tests.chaos.victims import Child, kill_nats
 from tests.cluster.load import (

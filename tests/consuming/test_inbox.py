@@ -13,9 +13,9 @@ from nats.js import JetStreamContext
 from consumers.consumer import Consumer
 from consumers.delivery import Delivery
 from consumers.inbox import first_time, forget_before
-from migrations import roles
 from registry.ids import uuid7
 from registry.subject import Service
+from settings import roles
 from tests.consuming.conftest import TEST_REGISTRY, TICKS, Tick, publish
 
 EFFECTS = "CREATE TABLE public.effects (event_id uuid NOT NULL, n int NOT NULL)"

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from consumers.manager.api.serve import free_port
 from gordon.cli import main
 from gordon.paths import ROOT
+from services.manager.api.serve import free_port
 
 from .client import Reply, fetch
 

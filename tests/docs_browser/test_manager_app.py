@@ -3,7 +3,7 @@ routes need neither the backend nor the app's lifespan."""
 
 from __future__ import annotations
 
-from consumers.manager.api import ApiDeps, create_app
+from services.manager.api import ApiDeps, create_app
 from tests.asgi_call import asgi_request
 
 UNREACHABLE = ApiDeps(database_url="postgresql://nobody@127.0.0.1:1/none", nats_url="nats://127.0.0.1:1")

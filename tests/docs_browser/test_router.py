@@ -10,11 +10,11 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from consumers.manager.api.docs import create_docs_app
-from consumers.manager.api.docs.vendored import VERSION
 from gordon.paths import ROOT
 from registry.asyncapi import build, render
 from schemas import REGISTRY
+from services.manager.api.docs import create_docs_app
+from services.manager.api.docs.vendored import VERSION
 from tests.browser.serving import serve_asgi_app
 
 from .client import fetch

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers.manager.api.docs import vendored
+from services.manager.api.docs import vendored
 
 MANIFEST = vendored.VENDOR_DIR / "VENDORED.md"
 

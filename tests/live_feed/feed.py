@@ -17,8 +17,6 @@ from nats.js import JetStreamContext
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
-from consumers.manager.api.live import live_router
-from consumers.manager.service import ManagerService, build
 from producers.channels import FILLS, ORDERS, RISK_EVENTS
 from producers.publisher import NatsPublisher
 from registry.ids import uuid7
@@ -27,6 +25,8 @@ from schemas import REGISTRY
 from schemas.common import Market, OrderType, Side, bot_token
 from schemas.risk import Breaker, BreakerEvent, LatchAction
 from schemas.trading import Fill, Liquidity, OrderEvent, OrderEventKind
+from services.manager.api.live import live_router
+from services.manager.service import ManagerService, build
 from tests.browser.serving import serve_asgi_app
 
 BOT = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")

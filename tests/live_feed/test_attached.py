@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NatsClient
 
-from consumers.manager.api.attach import attach
-from consumers.manager.service import build
+from services.manager.api.attach import attach
+from services.manager.service import build
 from tests.live_feed.feed import Bus, connect, eventually, fill, order, receive
 
 

@@ -12,13 +12,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from consumers.manager.api.live import LiveHub
-from consumers.manager.api.live.client import Subscription
-from consumers.manager.api.live.hub import GONE, BadSince
-from consumers.manager.api.live.message import LiveMessage
-from consumers.manager.api.live.stream import StreamReader
 from schemas.common import bot_token
 from schemas.streams import BUS
+from services.manager.api.live import LiveHub
+from services.manager.api.live.client import Subscription
+from services.manager.api.live.hub import GONE, BadSince
+from services.manager.api.live.message import LiveMessage
+from services.manager.api.live.stream import StreamReader
 from tests.live_feed.feed import BOT, Bus, breaker, fill, order
 
 FILLS = f"trading.fills.{bot_token(BOT)}"

@@ -8,8 +8,8 @@ import pytest
 from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from consumers.manager.api.live import live_router
-from consumers.manager.api.live.router import same_origin
+from services.manager.api.live import live_router
+from services.manager.api.live.router import same_origin
 from tests.browser.serving import serve_asgi_app
 from tests.live_feed.feed import connect, receive
 

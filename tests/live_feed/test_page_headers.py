@@ -9,7 +9,7 @@ from email.message import Message
 
 from fastapi import FastAPI
 
-from consumers.manager.api.live import live_router
+from services.manager.api.live import live_router
 from tests.browser.serving import serve_asgi_app
 
 

@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed
 
-from consumers.manager.api.live import live_router
-from consumers.manager.api.live.hub import BadSince
-from consumers.manager.api.live.router import clip, parse_since
+from services.manager.api.live import live_router
+from services.manager.api.live.hub import BadSince
+from services.manager.api.live.router import clip, parse_since
 from tests.browser.serving import serve_asgi_app
 from tests.live_feed.feed import connect, receive
 

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from consumers.manager.api.live.client import SLOW_CONSUMER
+from services.manager.api.live.client import SLOW_CONSUMER
 from tests.live_feed.feed import Bus, breaker, connect, eventually, running_manager, served
 
 pytestmark = pytest.mark.timeout(120)

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 import nats as nats_py
 from nats.js.errors import NotFoundError
 
-from consumers.manager.api import ApiDeps, create_app
-from consumers.manager.api.health_policy import HealthPolicy
-from consumers.manager.api.serve import ApiServer, free_port
 from domain.orders import OrderStatus
 from gordon.platform import prepare_projections
 from producers.drain.config import DrainConfig
 from producers.drain.runner import run_drain
 from schemas import REGISTRY
+from services.manager.api import ApiDeps, create_app
+from services.manager.api.health_policy import HealthPolicy
+from services.manager.api.serve import ApiServer, free_port
 from tests.conftest import small_spec
 from tests.manager_api.conftest import TOKEN
 from tests.manager_api.helpers import eventually, fetch

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from consumers.manager.api import ApiDeps, create_app
-from consumers.manager.api.serve import ApiServer, free_port
 from gordon.platform import prepare_projections
+from services.manager.api import ApiDeps, create_app
+from services.manager.api.serve import ApiServer, free_port
 
 TOKEN = "test-token-0123456789"
 

@@ -3,7 +3,7 @@ after shutdown closed them) gets a 503 saying so, not a 500 from a missing attri
 
 from __future__ import annotations
 
-from consumers.manager.api import ApiDeps, create_app
+from services.manager.api import ApiDeps, create_app
 from tests.asgi_call import asgi_request
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from consumers.manager.api.serve import free_port
 from gordon.cli import main
 from gordon.platform import prepare_projections
+from services.manager.api.serve import free_port
 
 GORDON = Path(sys.executable).parent / "gordon"
 

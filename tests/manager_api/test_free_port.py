@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from consumers.manager.api.serve import ServeError, free_port
+from services.manager.api.serve import ServeError, free_port
 
 
 @pytest.mark.parametrize(("host", "family"), [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)])

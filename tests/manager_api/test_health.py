@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from consumers.manager.api.health_policy import HealthPolicy
-from consumers.manager.service import build as build_manager
 from producers.channels import RISK_EVENTS
 from producers.drain.config import DrainConfig
 from producers.drain.runner import run_drain
@@ -18,6 +16,8 @@ from producers.publisher import NatsPublisher
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import Breaker, BreakerEvent, LatchAction
+from services.manager.api.health_policy import HealthPolicy
+from services.manager.service import build as build_manager
 from tests.manager_api.conftest import ServeApi
 from tests.manager_api.helpers import eventually, fetch
 

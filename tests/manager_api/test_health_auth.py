@@ -8,12 +8,12 @@ import asyncio
 import pytest
 import requests
 
-from consumers.manager.api import ApiDeps, create_app
-from consumers.manager.api.serve import ApiServer, free_port
-from consumers.manager.service import build as build_manager
-from gordon import nats_auth
 from gordon.platform import prepare_projections
 from producers.drain.runner import run_drain
+from services.manager.api import ApiDeps, create_app
+from services.manager.api.serve import ApiServer, free_port
+from services.manager.service import build as build_manager
+from settings import nats_login
 from tests.bus_security.conftest import admin, auth_server  # noqa: F401 - fixtures of the auth server
 from tests.bus_security.nats_harness import AuthServer, Login
 from tests.manager_api.conftest import TOKEN
@@ -28,8 +28,8 @@ async def test_every_check_passes_as_the_manager_user(
     database: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for user in ("manager", nats_auth.DRAIN):
-        monkeypatch.setenv(nats_auth.password_env(user), auth_server.passwords[user])
+    for user in ("manager", nats_login.DRAIN):
+        monkeypatch.setenv(nats_login.password_env(user), auth_server.passwords[user])
     await prepare_projections(database)
     stop = asyncio.Event()
     drain = asyncio.create_task(run_drain(auth_server.url, database, stop, FAST))

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 from typing import cast
 from urllib.parse import urlparse
 
-from consumers.manager.api import health
-from consumers.manager.api.backend import Backend
+from services.manager.api import health
+from services.manager.api.backend import Backend
 
 
 async def test_the_nats_check_names_host_and_port_without_credentials() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gordon.settings import Settings, SettingsError
+from settings.environment import Settings, SettingsError
 
 
 def test_defaults() -> None:

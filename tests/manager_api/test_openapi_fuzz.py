@@ -20,8 +20,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.generation.case import Case
 
-from consumers.manager.api import ApiDeps, create_app
-from gordon.runtime.dsn import with_database
+from services.manager.api import ApiDeps, create_app
+from settings.dsn import with_database
 from tests.conftest import _drop, execute, run_sync, unique_name
 from tests.manager_api.background import background_api
 from tests.manager_api.conftest import TOKEN

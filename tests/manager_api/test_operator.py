@@ -11,11 +11,6 @@ from uuid import UUID
 import nats as nats_py
 import pytest
 
-from consumers.risk.requests import Outcome
-from consumers.risk.service import RiskService
-from consumers.risk.service import build as build_risk
-from gordon.runtime.dsn import with_user
-from migrations import roles
 from producers.drain.config import DrainConfig
 from producers.drain.runner import run_drain
 from projections.latch import LatchProjection
@@ -23,6 +18,11 @@ from projections.runner import Runner
 from registry.ids import uuid7
 from schemas import REGISTRY
 from schemas.risk import RISK_COMMANDS, RISK_REQUESTS, CommandKind, OperatorAction, OperatorRequest
+from services.risk.requests import Outcome
+from services.risk.service import RiskService
+from services.risk.service import build as build_risk
+from settings import roles
+from settings.dsn import with_user
 from tests.manager_api.conftest import TOKEN, Api, ServeApi
 from tests.manager_api.helpers import eventually, fetch
 

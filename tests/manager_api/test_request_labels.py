@@ -5,8 +5,8 @@ called as ASGI directly (its lifespan, which opens the connections, never runs).
 
 from __future__ import annotations
 
-from consumers.manager.api import ApiDeps, create_app
-from consumers.manager.api.metrics import REQUESTS
+from services.manager.api import ApiDeps, create_app
+from services.manager.api.metrics import REQUESTS
 from tests.asgi_call import asgi_request
 
 

@@ -15,9 +15,6 @@ from nats.aio.client import Client as NatsClient
 from domain.order_aggregate import Order
 from domain.positions import PositionState, apply_fill
 from producers.outbox import Outbox
-from producers.stores.fills import FillStore
-from producers.stores.latch import LatchStore
-from producers.stores.orders import OrderStore
 from projections import generations
 from projections.catalog import PROJECTIONS
 from registry.ids import uuid7
@@ -26,6 +23,9 @@ from schemas import REGISTRY
 from schemas.common import Market, OrderType, Side
 from schemas.risk import Breaker
 from schemas.trading import Fill, Liquidity
+from stores.fills import FillStore
+from stores.latch import LatchStore
+from stores.orders import OrderStore
 from tests.outbox.conftest import FAST, count_unpublished, running, wait_until
 from tests.projecting.helpers import rows, run_until_caught_up
 

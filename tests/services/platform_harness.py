@@ -18,17 +18,9 @@ import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from consumers.bot.strategy import NAME as STRATEGY
-from consumers.executor.holdings import FILL_COLUMNS
-from consumers.executor.reconcile import ORDER_EVENTS
-from consumers.risk.halt import read_view
-from consumers.service import wall_clock_ms
 from domain.latch import LatchState
 from domain.orders import OrderState, apply_order
 from domain.positions import PositionState, apply_fill
-from gordon import nats_auth
-from gordon.runtime.dsn import with_user
-from migrations import roles
 from producers.drain.runner import connect_nats, run_drain
 from projections import generations
 from projections import latch as latch_projection
@@ -41,6 +33,13 @@ from registry.ids import uuid7
 from schemas import REGISTRY
 from schemas.market import KLINES, Kline
 from schemas.trading import Fill, OrderEvent
+from services.bot.strategy import NAME as STRATEGY
+from services.executor.holdings import FILL_COLUMNS
+from services.executor.reconcile import ORDER_EVENTS
+from services.risk.halt import read_view
+from services.runtime import wall_clock_ms
+from settings import nats_login, roles
+from settings.dsn import with_user
 
 NAMES = ("executor", "risk", "manager", "bot", "data")
 """Start order here: every consumer's durable exists before the first kline is published."""
@@ -90,7 +89,7 @@ class Platform:
         urls: dict[str, Any] = {"nats_url": self.nats_url, "database_url": self.database, "clock": self.clock}
         o = self.options
         if name == "data":
-            from producers.data.service import build as data
+            from services.data.service import build as data
 
             return data(
                 **urls,
@@ -101,19 +100,19 @@ class Platform:
                 backfill_minutes=o.backfill_minutes,
             )
         if name == "executor":
-            from consumers.executor.service import build as executor
+            from services.executor.service import build as executor
 
             return executor(**urls, sweep_interval_s=0.5)
         if name == "risk":
-            from consumers.risk.service import build as risk
+            from services.risk.service import build as risk
 
             return risk(**urls, capital=o.capital, check_interval_s=0.2)
         if name == "manager":
-            from consumers.manager.service import build as manager
+            from services.manager.service import build as manager
 
             return manager(**urls)
         if name == "bot":
-            from consumers.bot.service import build as bot
+            from services.bot.service import build as bot
 
             return bot(**urls)  # the running bots of trading.bot_configs
         raise ValueError(f"unknown service {name!r}")
@@ -141,7 +140,7 @@ class Platform:
         finally:
             await owner.close()
         self.start_drain()
-        self._nats = await connect_nats(self.nats_url, "e2e-projections", nats_auth.PROJECTOR)
+        self._nats = await connect_nats(self.nats_url, "e2e-projections", nats_login.PROJECTOR)
         self.start_runners()
         order: tuple[str, ...] = NAMES
         if self.options.history_first:

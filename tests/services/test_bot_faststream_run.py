@@ -1,4 +1,4 @@
-"""`faststream run consumers.bot.service:app` as a process, configured by GORDON_NATS_URL and
+"""`faststream run services.bot:app` as a process, configured by GORDON_NATS_URL and
 GORDON_DATABASE_URL only: it loads the running bot, creates its durable and writes an intent."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ async def faststream_run(nats_url: str, database: str) -> AsyncIterator[asyncio.
     process = await asyncio.create_subprocess_exec(
         str(FASTSTREAM),
         "run",
-        "consumers.bot.service:app",
+        "services.bot:app",
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,

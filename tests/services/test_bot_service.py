@@ -20,9 +20,6 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from consumers.bot.config import BotConfig
-from consumers.bot.service import BotService, build
-from consumers.service import NotConfigured
 from producers.channels import KLINES
 from producers.envelope import wire_headers
 from projections.catalog import PROJECTIONS
@@ -33,6 +30,9 @@ from schemas.common import Market, Timeframe
 from schemas.intents import INTENTS, OrderIntent
 from schemas.market import KLINES as KLINES_SUBJECT
 from schemas.market import Kline
+from services.bot.config import BotConfig
+from services.bot.service import BotService, build
+from services.runtime import NotConfigured
 
 MIN = 60_000
 T0 = 1_700_000_040_000  # a minute boundary
@@ -326,7 +326,7 @@ async def test_explicit_bots_skip_the_database_and_a_new_bot_without_history_wai
 def test_app_without_environment_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GORDON_NATS_URL", raising=False)
     monkeypatch.delenv("GORDON_DATABASE_URL", raising=False)
-    import consumers.bot.service as module
+    import services.bot as module
 
     with pytest.raises(NotConfigured, match="GORDON_NATS_URL is not set"):
         _ = module.app

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.bot.strategy import ParamsError, SmaParams, SmaState, fold, suppress, warm
 from schemas.common import Side
+from services.bot.strategy import ParamsError, SmaParams, SmaState, fold, suppress, warm
 
 P = SmaParams(fast=2, slow=3, qty=Decimal("0.01"))
 

@@ -9,10 +9,10 @@ from itertools import islice, pairwise
 
 import pytest
 
-from producers.data.aggregate import closing
-from producers.data.feed import MINUTE_MS, Candle, Walk
-from producers.data.runner import FeedOptions
 from schemas.common import Timeframe
+from services.data.aggregate import closing
+from services.data.feed import MINUTE_MS, Candle, Walk
+from services.data.runner import FeedOptions
 
 HOUR = 3_600_000
 START = 1_704_067_200_000  # 2024-01-01T00:00Z

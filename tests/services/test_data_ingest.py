@@ -13,15 +13,15 @@ from typing import Any, cast
 import asyncpg
 import pytest
 
-from consumers.service import ServiceRuntime
-from producers.data.aggregate import aggregate, frame
-from producers.data.feed import MINUTE_MS, Candle, Walk
-from producers.data.ingest import Ingest
-from producers.data.runner import Feeder, FeedOptions
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.common import Timeframe
 from schemas.market import KLINES, Kline
+from services.data.aggregate import aggregate, frame
+from services.data.feed import MINUTE_MS, Candle, Walk
+from services.data.ingest import Ingest
+from services.data.runner import Feeder, FeedOptions
+from services.runtime import ServiceRuntime
 
 START = 1_704_067_200_000  # 2024-01-01T00:00Z, an hour boundary
 SIZES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}

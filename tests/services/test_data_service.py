@@ -1,5 +1,5 @@
 """The data service as an app: in-process at demo speed against real servers, its lazy module `app`,
-its GORDON_DATA_* options, and `faststream run producers.data.service:app` as a process stopped by
+its GORDON_DATA_* options, and `faststream run services.data:app` as a process stopped by
 SIGINT with nothing half-written."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from consumers.service import NotConfigured
-from gordon.settings import SettingsError
-from producers.data import service
-from producers.data.feed import MINUTE_MS, Walk
+from services.data import service
+from services.data.feed import MINUTE_MS, Walk
+from services.runtime import NotConfigured
+from settings.environment import SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTSTREAM = Path(sys.executable).parent / "faststream"
@@ -88,7 +88,9 @@ async def test_the_app_feeds_at_demo_speed_never_ahead_of_simulated_time(
 def test_importing_the_module_needs_no_environment_but_app_does(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GORDON_NATS_URL", raising=False)
     monkeypatch.delenv("GORDON_DATABASE_URL", raising=False)
-    module = importlib.reload(service)
+    import services.data as module
+
+    importlib.reload(service)
     with pytest.raises(NotConfigured, match="GORDON_NATS_URL is not set"):
         _ = module.app
     with pytest.raises(AttributeError):
@@ -145,7 +147,7 @@ async def test_faststream_run_feeds_and_stops_cleanly_on_sigint(nats_url: str, d
     process = await asyncio.create_subprocess_exec(
         str(FASTSTREAM),
         "run",
-        "producers.data.service:app",
+        "services.data:app",
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,

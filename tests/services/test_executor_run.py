@@ -1,4 +1,4 @@
-"""`faststream run consumers.executor.service:app` with the environment set: it reconciles, binds the
+"""`faststream run services.executor:app` with the environment set: it reconciles, binds the
 registry's durables on gordon-bus, and stops cleanly on SIGINT."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 
-from gordon.settings import DATABASE_URL, NATS_URL
+from settings.environment import DATABASE_URL, NATS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 FASTSTREAM = Path(sys.executable).with_name("faststream")
@@ -53,7 +53,7 @@ async def test_faststream_run_binds_the_durables_and_stops_on_sigint(
     process = await asyncio.create_subprocess_exec(
         str(FASTSTREAM),
         "run",
-        "consumers.executor.service:app",
+        "services.executor:app",
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -16,12 +16,9 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from consumers.executor.paper import PaperExchange
-from consumers.executor.service import ExecutorService, build
 from domain.positions import PositionState, apply_fill
 from producers.envelope import wire_headers
 from producers.outbox import Outbox
-from producers.stores.latch import LatchStore
 from projections import generations
 from projections.catalog import PROJECTIONS
 from registry.event import Event
@@ -32,6 +29,9 @@ from schemas.common import Market, OrderType, Side, bot_token
 from schemas.intents import OrderIntent
 from schemas.risk import Breaker, CommandKind, RiskCommand
 from schemas.trading import Fill
+from services.executor.paper import PaperExchange
+from services.executor.service import ExecutorService, build
+from stores.latch import LatchStore
 from tests.projecting.helpers import history_has, publish, run_until_caught_up
 
 NOW = 1_700_000_040_000

@@ -14,8 +14,6 @@ from nats.aio.client import Client as NatsClient
 # A sibling test module: pytest puts this directory on sys.path (rootdir-less "prepend" imports).
 from test_risk_service import run_and_interrupt, runner_argv
 
-from consumers.manager.service import ManagerService, RecentBreakerEvents, build
-from consumers.risk.service import build as build_risk
 from gordon.commands.risk import resume_latch
 from producers.channels import RISK_EVENTS
 from producers.drain.config import DrainConfig
@@ -24,6 +22,8 @@ from producers.publisher import NatsPublisher
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import Breaker, BreakerEvent, LatchAction
+from services.manager.service import ManagerService, RecentBreakerEvents, build
+from services.risk.service import build as build_risk
 
 FAST = DrainConfig(
     batch_size=200, ack_timeout_s=2.0, retry_first_s=0.05, retry_max_s=0.5, standby_poll_s=0.05
@@ -125,5 +125,5 @@ async def test_the_manager_process_binds_manager_risk_and_stops_on_sigint(
     runner: str, database: str, nats_url: str, nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
 ) -> None:
     await fresh_bus()
-    argv = runner_argv(runner, "consumers.manager.service")
+    argv = runner_argv(runner, "services.manager.service")
     await run_and_interrupt(argv, ["manager-risk"], database, nats_url, nats)

@@ -8,13 +8,13 @@ from uuid import UUID
 
 import pytest
 
-from consumers.risk.breakers import PeakWindow, check_drawdown, check_staleness, drawdown
-from consumers.risk.config import initial_capital
-from consumers.risk.equity import EquityBook
 from domain.versions import VersionGap
-from gordon.errors import GordonError
 from schemas.common import Side
 from schemas.risk import Breaker
+from services.risk.breakers import PeakWindow, check_drawdown, check_staleness, drawdown
+from services.risk.config import initial_capital
+from services.risk.equity import EquityBook
+from settings.errors import GordonError
 from tests.services.risk_events import fill, kline
 
 BOT_A = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")

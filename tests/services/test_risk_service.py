@@ -20,10 +20,8 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 
-from consumers.risk.service import RiskService, build
 from gordon.cli import main
 from gordon.commands.risk import resume_latch
-from gordon.errors import GordonError
 from producers.channels import FILLS, KLINES
 from producers.publisher import NatsPublisher
 from registry.ids import uuid7
@@ -32,6 +30,8 @@ from schemas import REGISTRY
 from schemas.common import Side, bot_token
 from schemas.risk import RISK_COMMANDS, RISK_EVENTS, CommandKind
 from schemas.trading import Fill
+from services.risk.service import RiskService, build
+from settings.errors import GordonError
 from tests.services.risk_events import fill as bot_fill
 from tests.services.risk_events import kline
 
@@ -302,7 +302,7 @@ async def test_the_service_process_binds_the_risk_durables_and_stops_on_sigint(
     runner: str, database: str, nats_url: str, nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
 ) -> None:
     await fresh_bus()
-    argv = runner_argv(runner, "consumers.risk.service")
+    argv = runner_argv(runner, "services.risk.service")
     await run_and_interrupt(argv, ["risk-fills", "risk-klines"], database, nats_url, nats)
 
 

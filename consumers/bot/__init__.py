@@ -1,1 +1,0 @@
-"""The bot service: SMA crossover bots turning closed klines into order intents."""

@@ -1,7 +1,0 @@
-"""The manager's HTTP API (FastAPI, served by granian): orders, positions, the risk latch, operator
-requests, health and metrics; browser-bound JSON is camelCase, converted here at the edge."""
-
-from consumers.manager.api.app import create_app
-from consumers.manager.api.backend import ApiDeps
-
-__all__ = ["ApiDeps", "create_app"]

@@ -1,1 +1,0 @@
-"""The risk service: circuit breakers over fills and klines, and the halt latch they trip."""

@@ -1,5 +1,0 @@
-"""The data service: a bundled, seeded market feed ingested into `market_data` and published as klines.
-
-There is no network here, so a random walk stands in for Binance; everything downstream of it (the
-tables, the outbox, the stream) is real.
-"""

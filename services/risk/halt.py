@@ -1,0 +1,149 @@
+"""Trip and resume the halt latch on the write side, each in one transaction as gordon_risk.
+
+A trip appends the breaker event (published on risk.events.{breaker}), publishes flatten and pause on
+risk.commands and writes a 'trip' audit row. A breaker already tripped since the last resume does not trip
+again, so a redelivered fill or kline changes nothing. A resume is an operator's: audited with actor and
+reason, published as a resume command, refused when the latch is not halted. An operator's flatten (a
+request from the manager API) halts the latch as a manual trip, then pauses and flattens like a trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import asyncpg
+
+from domain.latch import LatchState, apply_latch, open_latch
+from producers.channels import RISK_COMMANDS
+from producers.outbox import Outbox
+from registry.ids import uuid7
+from schemas.risk import Breaker, BreakerEvent, CommandKind, LatchAction, RiskCommand
+from services.risk.breakers import Breach
+from stores.latch import COLUMNS, LatchStore
+
+GLOBAL = "global"
+RISK_ACTOR = "gordon-risk"
+
+AUDIT = "INSERT INTO trading.risk_audit_log (action, actor, reason, ts_ms) VALUES ($1, $2, $3, $4)"
+
+
+@dataclass(frozen=True)
+class LatchView:
+    """The latch folded from its events, with the breakers tripped since the last resume."""
+
+    state: LatchState
+    tripped: frozenset[Breaker]
+    resumed_version: int
+    resumed_ms: int
+
+
+def fold_view(latch_id: str, events: Sequence[BreakerEvent]) -> LatchView:
+    """The latch after `events` (version order), by the domain reducer."""
+    state = open_latch(latch_id)
+    tripped: set[Breaker] = set()
+    resumed_version = resumed_ms = 0
+    for event in events:
+        state = apply_latch(state, event)
+        if event.action is LatchAction.RESUME:
+            tripped.clear()
+            resumed_version, resumed_ms = event.version, event.ts_ms
+        else:
+            tripped.add(event.breaker)
+    return LatchView(state, frozenset(tripped), resumed_version, resumed_ms)
+
+
+async def read_view(conn: asyncpg.Connection | asyncpg.Pool, latch_id: str = GLOBAL) -> LatchView:
+    """The latch as trading.risk_events has it now (no lock: for deciding whether to try a trip)."""
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM trading.risk_events WHERE latch_id = $1 ORDER BY version", latch_id
+    )
+    return fold_view(latch_id, [BreakerEvent(**dict(r)) for r in rows])
+
+
+async def head_version(conn: asyncpg.Connection | asyncpg.Pool, latch_id: str = GLOBAL) -> int:
+    """The latch's last written version (0 before any event): a cheap test for a change."""
+    version = await conn.fetchval(
+        "SELECT version FROM trading.aggregate_heads WHERE kind = 'latch' AND id = $1", latch_id
+    )
+    return int(version or 0)
+
+
+def command(kind: CommandKind, reason: str, ts_ms: int) -> RiskCommand:
+    """A risk command to every bot (bot_id None)."""
+    return RiskCommand(command_id=uuid7(ts_ms), command=kind, reason=reason, issued_ms=ts_ms)
+
+
+async def trip(
+    pool: asyncpg.Pool, outbox: Outbox, breach: Breach, *, ts_ms: int, latch_id: str = GLOBAL
+) -> BreakerEvent | None:
+    """Trip the latch for `breach` unless that breaker tripped since the last resume; the event or None."""
+    store = LatchStore(outbox)
+    async with pool.acquire() as proxy, proxy.transaction():
+        conn = cast(asyncpg.Connection, proxy)  # the pool hands out proxies of a Connection
+        latch = await store.load(conn, latch_id)
+        view = await read_view(conn, latch_id)
+        if breach.breaker in view.tripped:
+            return None
+        latch.trip(breach.breaker, breach.value, breach.threshold, breach.message, ts_ms=ts_ms)
+        (event,) = await store.save(conn, latch)
+        reason = f"{breach.breaker.value}: {breach.message}"
+        # pause first, so no order can slip in between the flatten and the pause
+        for kind in (CommandKind.PAUSE, CommandKind.FLATTEN):
+            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, reason, ts_ms))
+        await conn.execute(AUDIT, LatchAction.TRIP.value, RISK_ACTOR, reason, ts_ms)
+        return event
+
+
+class LatchMoved(ValueError):
+    """A resume meant for a latch version that is no longer the latest (it changed since)."""
+
+    def __init__(self, latch_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"latch {latch_id}: resume refused, it is at version {actual}, not {expected}")
+
+
+async def resume(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    actor: str,
+    reason: str,
+    *,
+    ts_ms: int,
+    latch_id: str = GLOBAL,
+    expected_version: int | None = None,
+) -> BreakerEvent:
+    """Clear the halt (raises `domain.latch.LatchNotHalted` when it is not halted, and `LatchMoved` when
+    `expected_version` is given and the latch is at another version: a later trip is not resumed unseen)."""
+    store = LatchStore(outbox)
+    async with conn.transaction():
+        latch = await store.load(conn, latch_id)
+        if expected_version is not None and latch.state.version != expected_version:
+            raise LatchMoved(latch_id, expected_version, latch.state.version)
+        latch.resume(actor, reason, ts_ms=ts_ms)
+        (event,) = await store.save(conn, latch)
+        await outbox.publish_within(conn, RISK_COMMANDS(), command(CommandKind.RESUME, reason, ts_ms))
+        await conn.execute(AUDIT, LatchAction.RESUME.value, actor, reason, ts_ms)
+        return event
+
+
+async def flatten(
+    conn: asyncpg.Connection, outbox: Outbox, actor: str, reason: str, *, ts_ms: int, latch_id: str = GLOBAL
+) -> BreakerEvent | None:
+    """An operator's flatten: a manual trip (none when one is in since the last resume; the trip event or
+    None is returned), then pause and flatten every bot, audited with `actor`, in one transaction."""
+    if not actor.strip() or not reason.strip():
+        raise ValueError("a flatten needs an actor and a reason")
+    store = LatchStore(outbox)
+    message = f"flatten by {actor}: {reason}"
+    async with conn.transaction():
+        latch = await store.load(conn, latch_id)
+        view = await read_view(conn, latch_id)
+        event = None
+        if Breaker.MANUAL not in view.tripped:
+            latch.trip(Breaker.MANUAL, None, None, message, ts_ms=ts_ms)
+            (event,) = await store.save(conn, latch)
+        for kind in (CommandKind.PAUSE, CommandKind.FLATTEN):
+            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms))
+        await conn.execute(AUDIT, CommandKind.FLATTEN.value, actor, reason, ts_ms)
+        return event
