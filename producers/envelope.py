@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TypeVar
 from uuid import UUID
 
@@ -57,11 +56,6 @@ def wire_headers(
     if trace_id:
         out[h.TRACE_ID] = trace_id
     return out
-
-
-@lru_cache(maxsize=256)
-def _fixed_headers(schema: str, version: int, producer: str) -> dict[str, str]:
-    return {h.SCHEMA: f"{schema}:v{version}", h.SOURCE: producer, h.CONTENT_TYPE: h.JSON}
 
 
 def check_fits(subject: str, payload: bytes, headers: dict[str, str], max_payload: int) -> None:

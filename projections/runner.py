@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -64,7 +64,6 @@ class RunnerStats:
     generation: int = 0
     halted: str | None = None
     caught_up: bool = False
-    seen: set[int] = field(default_factory=set, repr=False)
 
 
 class Runner(Generic[K, S]):

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from registry.codec import Codec
-from registry.streams import StreamSpec
+from registry.streams import StreamSpec, covers
 from registry.subject import Service, Subject
 
 
@@ -75,5 +75,10 @@ class Registry:
         return tuple(s for s in self.subjects if any(c.service is service for c in s.consumers))
 
     def stream_of(self, subject: Subject[Any]) -> StreamSpec:
-        """The stream that stores a subject's messages first (the live bus)."""
-        return self.bus
+        """The stream whose own subjects capture `subject` when it is published (not one sourcing it);
+        LookupError when none does (lint L103 keeps every declared subject inside the live stream)."""
+        wildcard = subject.template.wildcard()
+        for stream in self.streams:
+            if any(covers(own, wildcard) for own in stream.subjects):
+                return stream
+        raise LookupError(f"no stream captures {subject.template_text!r}")

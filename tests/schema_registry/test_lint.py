@@ -117,3 +117,12 @@ def test_l110_schema_version_first_and_constant(field: str) -> None:
         Sneaky.VERSION = 2
     subject = Subject("trading.sneaky.{bot_id}", Sneaky, Service.EXECUTOR, (BOT_ID,))
     assert rules(registry_of(subject)) == {"L110"}
+
+
+def test_stream_of_looks_up_the_capturing_stream() -> None:
+    """Every declared subject is captured by the live stream (not by the history stream sourcing it);
+    a subject outside every stream is a LookupError, not silently the live stream."""
+    assert {REGISTRY.stream_of(subject).name for subject in REGISTRY} == {streams.BUS.name}
+    stray = Subject("audit.things", Other, producer=Service.RISK, params=())
+    with pytest.raises(LookupError, match="audit.things"):
+        registry_of(stray).stream_of(stray)
