@@ -1,4 +1,4 @@
-"""Header names every bus message carries (seed 002 wire format, Gordon- prefix)."""
+"""Header names every bus message carries (the platform's wire format: `Gordon-` prefixed)."""
 
 from __future__ import annotations
 

@@ -26,9 +26,14 @@ class Service(StrEnum):
     RISK = "risk"
     MANAGER = "manager"
 
+    @property
+    def app(self) -> str:
+        """The service's FastStream app, as `faststream run` takes it."""
+        return f"services.{self.value}:app"
+
 
 class Tier(StrEnum):
-    """Durability tier of a subject (seed 002)."""
+    """Durability tier of a subject: what a loss or a duplicate costs, and so how it is carried."""
 
     BEST_EFFORT = "best_effort"
     AT_LEAST_ONCE = "at_least_once"

@@ -22,6 +22,7 @@ def send_operation(subject: Subject[Any], newest: str) -> tuple[str, Json]:
         "title": f"{subject.producer.value} publishes {subject.template_text}",
         "messages": [{"$ref": f"{channel_ref(subject)}/messages/{newest}"}],
         "x-gordon-service": subject.producer.value,
+        "x-gordon-app": subject.producer.app,
     }
     return f"{cid}.send", operation
 
@@ -46,6 +47,7 @@ def jetstream_consumer(registry: Registry, subject: Subject[Any], spec: Consumer
     """The `x-` facts of a durable: stream, name template, filter and delivery settings (seconds)."""
     facts: Json = {
         "x-gordon-service": spec.service.value,
+        "x-gordon-app": spec.service.app,
         "x-jetstream-stream": registry.stream_of(subject).name,
         "x-jetstream-durable": spec.durable,
     }

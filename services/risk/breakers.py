@@ -1,8 +1,8 @@
 """The breakers the risk service evaluates, as pure functions of equity, kline times and a clock.
 
 Drawdown: equity more than `threshold` (a fraction) below its peak within the window -> breach.
-Connectivity: no kline for `window_ms` by the injected clock -> breach. The other breakers of seed 003
-(vpin, macro, correlation) are declared in trading.risk_config but not evaluated here.
+Connectivity: no kline for `window_ms` by the injected clock -> breach. The platform's three other
+breakers (vpin, macro, correlation) are declared in trading.risk_config but not evaluated here.
 """
 
 from __future__ import annotations
