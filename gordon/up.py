@@ -7,9 +7,11 @@ Services are async callables taking the endpoints; later issues add theirs to SE
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TextIO
 
 from gordon import platform
@@ -18,6 +20,8 @@ from gordon.migrate import upgrade
 from gordon.runtime.servers import Endpoints, running_servers
 from gordon.stopping import until_cancelled
 from gordon.view import live_view
+from settings import endpoints as endpoints_file
+from settings.endpoints import RunEndpoints
 from settings.environment import Settings, redact_password
 from settings.errors import GordonError
 
@@ -43,15 +47,25 @@ def up(
     services: Sequence[Service] = SERVICES,
     *,
     demo: bool = False,
+    secure: bool = True,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    """Run until stopped; 0 after a clean stop, 130 when interrupted before ready."""
+    """Run until stopped; 0 after a clean stop, 130 when interrupted before ready.
+
+    While it runs, GORDON_DATA_DIR/endpoints.json tells other shells' commands where its servers are.
+    """
     # Until the supervisor takes over, SIGTERM unwinds like Ctrl-C so servers stop in order.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     ready = False
+    if not secure and settings.nats_url is None:
+        print(
+            "gordon up: --insecure: the embedded NATS runs WITHOUT authorization; "
+            "any local process may publish and subscribe",
+            file=err,
+        )
     try:
-        with running_servers(settings) as endpoints:
+        with running_servers(settings, secure=secure) as endpoints, _recorded(settings, endpoints):
             _migrate(endpoints.database_url, err)
             streams = asyncio.run(platform.prepare_streams(endpoints.nats_url, settings.stream_replicas))
             print("gordon up: streams " + ", ".join(f"{k} {v}" for k, v in streams.items()), file=err)
@@ -74,6 +88,21 @@ def up(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     print("gordon up: stopped", file=err)
     return 0
+
+
+@contextmanager
+def _recorded(settings: Settings, endpoints: Endpoints) -> Iterator[None]:
+    """The endpoints file for other shells while the servers run; removed when they stop."""
+    port = settings.manager_port
+    manager = f"http://{settings.manager_host}:{port}" if port else None
+    run = RunEndpoints(
+        endpoints.nats_url, endpoints.database_url, os.getpid(), manager, endpoints.nats_passwords
+    )
+    endpoints_file.write(settings.data_dir, run)
+    try:
+        yield
+    finally:
+        endpoints_file.remove(settings.data_dir, run.pid)
 
 
 def _migrate(database_url: str, err: TextIO) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
+from settings import endpoints
+from settings.endpoints import RunEndpoints
 from settings.errors import GordonError
 
 NATS_URL = "GORDON_NATS_URL"
@@ -46,24 +48,54 @@ class Settings:
     manager_host: str = DEFAULT_MANAGER_HOST
     manager_port: int = DEFAULT_MANAGER_PORT
     stream_replicas: int | None = None
+    running: RunEndpoints | None = None
+    """The live `gordon up` whose endpoints file filled in the URLs left unset, if any."""
+    stale: RunEndpoints | None = None
+    """An endpoints file left by a `gordon up` that no longer runs (reported, never used)."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read and check GORDON_NATS_URL, GORDON_DATABASE_URL and GORDON_DATA_DIR.
+    def from_env(cls, env: Mapping[str, str] | None = None, *, use_running: bool = True) -> Settings:
+        """Read and check the GORDON_* variables.
 
         An empty variable counts as unset. GORDON_DATA_DIR defaults to `.data` in the
-        current directory and is made absolute, so later `chdir`s do not move it.
+        current directory and is made absolute, so later `chdir`s do not move it. With `use_running`,
+        URLs left unset come from the endpoints file of a `gordon up` running on that data directory
+        (`gordon up` itself passes False: it starts the servers the file describes).
         """
         env = os.environ if env is None else env
+        nats_url = _nats_url(_get(env, NATS_URL))
+        database_url = _database_url(_get(env, DATABASE_URL))
+        data_dir = _data_dir(_get(env, DATA_DIR))
+        running = stale = None
+        if use_running and (nats_url is None or database_url is None):
+            recorded = endpoints.read(data_dir)
+            if recorded is not None and recorded.alive:
+                running = recorded
+                nats_url = nats_url or recorded.nats_url
+                database_url = database_url or recorded.database_url
+            elif recorded is not None:
+                stale = recorded
         return cls(
-            nats_url=_nats_url(_get(env, NATS_URL)),
-            database_url=_database_url(_get(env, DATABASE_URL)),
-            data_dir=_data_dir(_get(env, DATA_DIR)),
+            nats_url=nats_url,
+            database_url=database_url,
+            data_dir=data_dir,
             manager_token=_manager_token(_get(env, MANAGER_TOKEN)),
             manager_host=_get(env, MANAGER_HOST) or DEFAULT_MANAGER_HOST,
             manager_port=parse_port(MANAGER_PORT, _get(env, MANAGER_PORT) or str(DEFAULT_MANAGER_PORT)),
             stream_replicas=_stream_replicas(_get(env, STREAM_REPLICAS)),
+            running=running,
+            stale=stale,
         )
+
+    def not_set(self, variable: str, purpose: str) -> str:
+        """The one wording for a server a command needs and cannot find (`variable`: its GORDON_* URL)."""
+        line = f"{variable} is not set ({purpose})"
+        if self.stale is not None:
+            return (
+                f"{line}, and {endpoints.path(self.data_dir)} is from a `gordon up` (pid {self.stale.pid}) "
+                "that is no longer running: start one, or set the variable"
+            )
+        return f"{line}, and no `gordon up` is running with GORDON_DATA_DIR={self.data_dir}"
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from faststream.nats.security import NatsUserPassword
 
+from settings.environment import Settings
 from settings.errors import GordonError
 from settings.roles import PRODUCER_ROLE_OF
 
@@ -49,12 +50,19 @@ def connect_options(user: str, env: Mapping[str, str] | None = None) -> dict[str
     """
     if user not in USERS:
         raise NatsAuthError(f"unknown NATS user {user!r} (expected one of {', '.join(USERS)})")
-    env = os.environ if env is None else env
-    password = env.get(password_env(user), "").strip()
+    password = (os.environ if env is None else env).get(password_env(user), "").strip()
+    if not password and env is None:
+        password = _running_password(user)
     if not password:
         return {}
     check_password(password_env(user), password)
     return {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
+
+
+def _running_password(user: str) -> str:
+    """`user`'s password from the endpoints file of a live `gordon up` on GORDON_DATA_DIR, else ''."""
+    running = Settings.from_env().running
+    return running.nats_passwords.get(user, "") if running is not None else ""
 
 
 def broker_options(user: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from gordon.runtime.postgres_server import EmbeddedPostgres
 from registry.streams import MIB, StreamSpec
 from schemas import REGISTRY
 from settings.dsn import ExternalPostgres, with_database, with_user
-from settings.environment import DATABASE_URL, NATS_URL
+from settings.environment import DATA_DIR, DATABASE_URL, NATS_URL
 
 T = TypeVar("T")
 
@@ -37,6 +37,14 @@ class PostgresServer(Protocol):
     """What tests need of a server: URLs for a user (default: superuser) and a database."""
 
     def dsn(self, user: str | None = None, database: str = "postgres") -> str: ...
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests never see a developer's `gordon up`: its endpoints file (and passwords) live in the data
+    directory, so each session gets an empty one of its own unless a test sets another."""
+    import tempfile
+
+    os.environ[DATA_DIR] = tempfile.mkdtemp(prefix="gordon-test-data-")
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:

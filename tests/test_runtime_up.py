@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import select
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from producers.outbox import Outbox
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import Breaker
+from settings import endpoints, nats_login
 from stores.latch import LatchStore
 
 GORDON = Path(sys.executable).parent / "gordon"
@@ -38,14 +40,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Up:
     """A running `gordon up` subprocess and what it reported."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *argv: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
         env["GORDON_DATA_DIR"] = str(data_dir)
         env["GORDON_MANAGER_PORT"] = "0"  # the manager API on any free port: 8080 may be taken
         self.stderr_path = data_dir / f"up-{time.monotonic_ns()}.err"
         with self.stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(
-                [str(GORDON), "up"], env=env, stdout=subprocess.PIPE, stderr=stderr
+                [str(GORDON), "up", *argv], env=env, stdout=subprocess.PIPE, stderr=stderr
             )
         self.endpoints = self._wait_for_ready()
 
@@ -94,7 +96,14 @@ def wait_until_gone(procs: set[Proc], timeout: float) -> list[Proc]:
     return left
 
 
-async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up) -> None:
+def second_shell(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """A `gordon` command as another shell runs it: no GORDON_* variable but GORDON_DATA_DIR."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
+    env["GORDON_DATA_DIR"] = str(data_dir)
+    return subprocess.run([str(GORDON), *argv], env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up, data_dir: Path) -> None:
     tree = gordon_up.tree()
     assert len(tree) >= 2, "nats-server and the postmaster with its processes"
     connection = await asyncpg.connect(gordon_up.endpoints.database_url)
@@ -111,9 +120,22 @@ async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up) -> No
         await asyncio.sleep(0.05)
     await connection.close()
     assert halted, gordon_up.stderr()
-    client = await nats.connect(gordon_up.endpoints.nats_url)
+    with pytest.raises(nats.errors.Error, match=r"[Aa]uthorization"):
+        await nats.connect(gordon_up.endpoints.nats_url, allow_reconnect=False, connect_timeout=5)
+    run = endpoints.read(data_dir)
+    assert run is not None
+    assert run.pid == gordon_up.process.pid
+    assert endpoints.path(data_dir).stat().st_mode & 0o777 == 0o600, "it holds the run's passwords"
+    assert set(run.nats_passwords) == set(nats_login.USERS)
+    admin = nats_login.connect_options(
+        nats_login.ADMIN, {nats_login.password_env("admin"): run.nats_passwords["admin"]}
+    )
+    client = await nats.connect(gordon_up.endpoints.nats_url, allow_reconnect=False, **admin)
     stored = await client.jetstream().get_msg("gordon-bus", 1)
     await client.close()
+    status = second_shell(data_dir, "projections", "status")
+    assert status.returncode == 0, status.stderr
+    assert re.search(r"^risk_state\s+\d+\s+[1-9]", status.stdout, re.M), status.stdout  # it saw the trip
     assert (stored.headers or {})["Nats-Msg-Id"] == str(event.event_id)
     assert "database migrated to head" in gordon_up.stderr()
     assert "gordon-bus" in gordon_up.stderr()
@@ -123,6 +145,7 @@ async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up) -> No
     assert gordon_up.process.wait(timeout=60) == 0, gordon_up.stderr()
     assert wait_until_gone(tree, timeout=5) == []
     assert "gordon up: stopped" in gordon_up.stderr()
+    assert not endpoints.path(data_dir).exists(), "a clean stop removes the endpoints file"
 
 
 async def test_sigkill_leaves_no_orphan_and_the_next_run_has_the_data(gordon_up: Up, data_dir: Path) -> None:
@@ -135,6 +158,10 @@ async def test_sigkill_leaves_no_orphan_and_the_next_run_has_the_data(gordon_up:
     gordon_up.process.kill()
     gordon_up.process.wait(timeout=10)
     assert wait_until_gone(tree, timeout=60) == [], "PDEATHSIG ends the servers"
+    stale = second_shell(data_dir, "projections", "status")
+    assert stale.returncode == 1
+    assert stale.stderr.count("\n") == 1, stale.stderr
+    assert "no longer running" in stale.stderr
 
     again = Up(data_dir)
     try:
@@ -179,3 +206,18 @@ async def test_supervisor_fails_when_a_service_fails() -> None:
 
     with pytest.raises(ServiceError, match=r"broken failed: RuntimeError\('boom'\)"):
         await asyncio.wait_for(supervise(endpoints, [broken]), timeout=10)
+
+
+async def test_insecure_says_so_and_lets_anonymous_clients_in(tmp_path: Path) -> None:
+    up = Up(tmp_path, "--insecure", "--services", "none")
+    try:
+        assert "--insecure: the embedded NATS runs WITHOUT authorization" in up.stderr()
+        client = await nats.connect(up.endpoints.nats_url, allow_reconnect=False, connect_timeout=5)
+        await client.close()
+        run = endpoints.read(tmp_path)
+        assert run is not None
+        assert run.nats_passwords == {}
+        up.process.send_signal(signal.SIGINT)
+        assert up.process.wait(timeout=60) == 0, up.stderr()
+    finally:
+        up.end()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,34 @@ def test_cli_reports_a_bad_stream_replicas_in_one_line(
     assert main(["up"]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["gordon up: GORDON_STREAM_REPLICAS: expected a replica count 1..5, got '7'"]
+
+
+def test_unset_urls_come_from_a_running_gordon_up(tmp_path: Path) -> None:
+    from settings import endpoints
+
+    run = endpoints.RunEndpoints("nats://127.0.0.1:4999", "postgresql://o@127.0.0.1:5999/g", os.getpid())
+    endpoints.write(tmp_path, run)
+    settings = Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)})
+    assert (settings.nats_url, settings.database_url) == (run.nats_url, run.database_url)
+    assert settings.running == run
+    given = Settings.from_env({"GORDON_DATA_DIR": str(tmp_path), "GORDON_NATS_URL": "nats://10.0.0.1:1"})
+    assert given.nats_url == "nats://10.0.0.1:1", "a variable that is set wins"
+    assert Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)}, use_running=False).nats_url is None
+
+
+def test_an_endpoints_file_of_a_run_that_died_is_reported_not_used(tmp_path: Path) -> None:
+    import subprocess
+
+    from settings import endpoints
+
+    dead = subprocess.Popen(["true"])  # a pid that no longer runs
+    dead.wait()
+    endpoints.write(tmp_path, endpoints.RunEndpoints("nats://127.0.0.1:1", "postgresql://o@h/g", dead.pid))
+    settings = Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)})
+    assert settings.nats_url is None
+    line = settings.not_set("GORDON_NATS_URL", "the bus")
+    assert line.startswith("GORDON_NATS_URL is not set (the bus), and ")
+    assert f"pid {dead.pid}) that is no longer running" in line
+    endpoints.path(tmp_path).write_text("{not json")
+    with pytest.raises(endpoints.EndpointsFileError, match="unreadable endpoints file"):
+        Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)})

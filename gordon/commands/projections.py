@@ -102,9 +102,9 @@ def run_verify(args: argparse.Namespace) -> int:
 def _run(work: Callable[[str, JetStreamContext], Awaitable[T]]) -> T:
     settings = Settings.from_env()
     if not settings.database_url:
-        raise GordonError(f"{DATABASE_URL} is not set: it must name the database that holds the projections")
+        raise GordonError(settings.not_set(DATABASE_URL, "the database that holds the projections"))
     if not settings.nats_url:
-        raise GordonError(f"{NATS_URL} is not set: it must name the NATS server with the history stream")
+        raise GordonError(settings.not_set(NATS_URL, "the NATS server with the history stream"))
     owner, url = settings.database_url, settings.nats_url
 
     async def session() -> T:

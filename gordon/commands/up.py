@@ -37,6 +37,11 @@ def register(subparsers: Subparsers) -> None:
         default=None,
         help="the live terminal view (default: on when stdout is a terminal)",
     )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="run the embedded NATS without authorization (for debugging; says so at start)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -56,4 +61,5 @@ def run(args: argparse.Namespace) -> int:
     """Run `gordon up` with settings from the environment."""
     view = sys.stdout.isatty() if args.view is None else args.view
     services = platform_services(args.services, demo=args.demo, view=view)
-    return up(Settings.from_env(), services, demo=args.demo)
+    settings = Settings.from_env(use_running=False)  # it starts the servers an endpoints file names
+    return up(settings, services, demo=args.demo, secure=not args.insecure)

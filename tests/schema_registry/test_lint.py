@@ -124,5 +124,5 @@ def test_stream_of_looks_up_the_capturing_stream() -> None:
     a subject outside every stream is a LookupError, not silently the live stream."""
     assert {REGISTRY.stream_of(subject).name for subject in REGISTRY} == {streams.BUS.name}
     stray = Subject("audit.things", Other, producer=Service.RISK, params=())
-    with pytest.raises(LookupError, match="audit.things"):
+    with pytest.raises(LookupError, match=r"audit\.things"):
         registry_of(stray).stream_of(stray)
