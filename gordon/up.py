@@ -17,6 +17,7 @@ from typing import TextIO
 from gordon import platform
 from gordon import services as catalog
 from gordon.migrate import upgrade
+from gordon.runtime.keeper import keep_running
 from gordon.runtime.servers import Endpoints, running_servers
 from gordon.stopping import until_cancelled
 from gordon.view import live_view
@@ -78,7 +79,8 @@ def up(
             print(f"gordon up: ready nats={endpoints.nats_url} database={database}", file=out)
             out.flush()
             ready = True
-            asyncio.run(supervise(endpoints, services))
+            keeper = _keeper(err) if endpoints.embedded else None
+            asyncio.run(supervise(endpoints, (*services, *([keeper] if keeper else []))))
             print("gordon up: stopping", file=err)
     except KeyboardInterrupt:
         if not ready:
@@ -133,10 +135,24 @@ async def supervise(endpoints: Endpoints, services: Sequence[Service]) -> None:
         name = getattr(service, "__qualname__", repr(service))
         if isinstance(outcome, asyncio.CancelledError):
             continue
+        if isinstance(outcome, GordonError):
+            raise ServiceError(str(outcome)) from outcome
         if isinstance(outcome, BaseException):
             raise ServiceError(f"service {name} failed: {outcome!r}") from outcome
         if not stop.is_set():
             raise ServiceError(f"service {name} ended before a stop was asked for")
+
+
+def _keeper(err: TextIO) -> Service:
+    """Restarts the embedded servers that exit; stops the platform when one keeps exiting."""
+
+    def say(line: str) -> None:
+        print(f"gordon up: {line}", file=err, flush=True)
+
+    async def keep_servers(endpoints: Endpoints) -> None:
+        await keep_running(endpoints.embedded, say)
+
+    return keep_servers
 
 
 async def _run(service: Service, endpoints: Endpoints) -> None:

@@ -103,6 +103,32 @@ def second_shell(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]
     return subprocess.run([str(GORDON), *argv], env=env, capture_output=True, text=True, timeout=60)
 
 
+async def latch_trip_reaches_the_projection(database_url: str, reason: str) -> bool:
+    """Trip the (running) latch on the write side; True once the latch projection shows it halted (the
+    drain, the history stream and the projection runner all working)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        store = LatchStore(Outbox(REGISTRY, Service.RISK))
+        async with connection.transaction():
+            latch = await store.load(connection)
+            if latch.halted:
+                latch.resume(reason, ts_ms=2)
+            else:
+                latch.trip(Breaker.DRAWDOWN, 0.06, 0.05, reason, ts_ms=1)
+            await store.save(connection, latch)
+        want = latch.halted
+        for _ in range(600):
+            state = await connection.fetchval(
+                "SELECT halted FROM trading.risk_state WHERE latch_id = 'global'"
+            )
+            if state == want:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+    finally:
+        await connection.close()
+
+
 async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up, data_dir: Path) -> None:
     tree = gordon_up.tree()
     assert len(tree) >= 2, "nats-server and the postmaster with its processes"
@@ -217,6 +243,34 @@ async def test_insecure_says_so_and_lets_anonymous_clients_in(tmp_path: Path) ->
         run = endpoints.read(tmp_path)
         assert run is not None
         assert run.nats_passwords == {}
+        up.process.send_signal(signal.SIGINT)
+        assert up.process.wait(timeout=60) == 0, up.stderr()
+    finally:
+        up.end()
+
+
+def nats_server_of(up: Up) -> int:
+    (pid,) = [p.pid for p in up.tree() if Path(f"/proc/{p.pid}/exe").resolve().name == "nats-server"]
+    return pid
+
+
+def wait_for_line(up: Up, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in up.stderr() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+async def test_a_killed_embedded_nats_server_is_restarted_and_the_platform_recovers(tmp_path: Path) -> None:
+    up = Up(tmp_path, "--services", "none")
+    try:
+        os.kill(nats_server_of(up), signal.SIGKILL)
+        wait_for_line(up, "nats-server restarted", timeout=60)
+        assert "nats-server exited unexpectedly (code -9); restarting it on its port" in up.stderr()
+        assert "nats-server restarted" in up.stderr(), up.stderr()
+        assert await latch_trip_reaches_the_projection(up.endpoints.database_url, "after restart"), (
+            up.stderr()
+        )
+        assert up.process.poll() is None, "the platform runs on"
         up.process.send_signal(signal.SIGINT)
         assert up.process.wait(timeout=60) == 0, up.stderr()
     finally:

@@ -59,6 +59,10 @@ class EmbeddedNats:
             raise RuntimeError(f"{NAME} in {self.data_dir} is not running")
         return f"nats://{HOST}:{self.port}"
 
+    def returncode(self) -> int | None:
+        """The exit code once the process ended without `stop()`; None while running or stopped."""
+        return self._process.poll() if self._process is not None else None
+
     @property
     def pid(self) -> int | None:
         """Process id while running, else None."""

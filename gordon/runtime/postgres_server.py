@@ -65,6 +65,10 @@ class EmbeddedPostgres:
         self.timeout = timeout
         self._process: subprocess.Popen[bytes] | None = None
 
+    def returncode(self) -> int | None:
+        """The exit code once the process ended without `stop()`; None while running or stopped."""
+        return self._process.poll() if self._process is not None else None
+
     @property
     def pid(self) -> int | None:
         """Postmaster process id while running, else None."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gordon import nats_auth
+from gordon.runtime.keeper import Server
 from gordon.runtime.nats_server import EmbeddedNats
 from gordon.runtime.postgres_server import EmbeddedPostgres
 from schemas import REGISTRY
@@ -28,6 +29,8 @@ class Endpoints:
     nats_url: str
     database_url: str
     nats_passwords: dict[str, str] = field(default_factory=dict)
+    embedded: tuple[tuple[str, Server], ...] = ()
+    """The servers started here, by name, for `gordon.runtime.keeper` to keep running."""
 
 
 @contextmanager
@@ -39,9 +42,11 @@ def running_servers(settings: Settings, *, secure: bool = True) -> Iterator[Endp
     user generated for this run, exported as each user's GORDON_NATS_PASSWORD_<USER> so every part of
     this process logs in as its own user."""
     with ExitStack() as stack:
+        embedded: list[tuple[str, Server]] = []
         database_url = settings.database_url
         if database_url is None:
             postgres = stack.enter_context(EmbeddedPostgres(settings.data_dir))
+            embedded.append(("postgres", postgres))
             database_url = postgres.dsn()
         nats_url = settings.nats_url
         passwords: dict[str, str] = {}
@@ -52,8 +57,10 @@ def running_servers(settings: Settings, *, secure: bool = True) -> Iterator[Endp
                 for user, password in passwords.items():
                     os.environ[nats_login.password_env(user)] = password
                 config = _auth_config(settings.data_dir)
-            nats_url = stack.enter_context(EmbeddedNats(settings.data_dir, config=config)).url
-        yield Endpoints(nats_url=nats_url, database_url=database_url, nats_passwords=passwords)
+            nats = stack.enter_context(EmbeddedNats(settings.data_dir, config=config))
+            embedded.append(("nats-server", nats))
+            nats_url = nats.url
+        yield Endpoints(nats_url, database_url, passwords, tuple(embedded))
 
 
 def _auth_config(data_dir: Path) -> Path:
