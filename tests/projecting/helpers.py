@@ -37,10 +37,28 @@ async def history_has(js: JetStreamContext, count: int) -> None:
 async def run_until_caught_up(
     projection: Projection[Any, Any], dsn: str, js: JetStreamContext, config: RunnerConfig = FAST
 ) -> RunnerStats:
-    """Run a live runner until it has consumed everything the history stream holds."""
-    last = (await js.stream_info(REGISTRY.history.name)).state.last_seq
+    """Run a live runner until it has consumed everything the history stream holds, once the history
+    has sourced every message the live stream holds on its subjects (sourcing lags under load)."""
+    last = await history_caught_up(js)
     runner = Runner(projection, dsn, js, REGISTRY, config)
     return await runner.run(asyncio.Event(), until_seq=last)
+
+
+async def history_caught_up(js: JetStreamContext, timeout_s: float = 30.0) -> int:
+    """The history stream's last sequence once it holds every message of its sourced subjects that the
+    live stream holds."""
+    want = 0
+    for subjects in REGISTRY.history.sourced_subjects:
+        info = await js.stream_info(REGISTRY.bus.name, subjects_filter=subjects)
+        want += sum((info.state.subjects or {}).values())
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        state = (await js.stream_info(REGISTRY.history.name)).state
+        if state.messages >= want:
+            return state.last_seq
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"history holds {state.messages} of {want} messages after {timeout_s} s")
+        await asyncio.sleep(0.02)
 
 
 async def rows(dsn: str, query: str) -> list[asyncpg.Record]:
