@@ -125,5 +125,5 @@ async def test_the_manager_process_binds_manager_risk_and_stops_on_sigint(
     runner: str, database: str, nats_url: str, nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
 ) -> None:
     await fresh_bus()
-    argv = runner_argv(runner, "services.manager.service")
+    argv = runner_argv(runner, "services.manager")
     await run_and_interrupt(argv, ["manager-risk"], database, nats_url, nats)

@@ -302,7 +302,7 @@ async def test_the_service_process_binds_the_risk_durables_and_stops_on_sigint(
     runner: str, database: str, nats_url: str, nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
 ) -> None:
     await fresh_bus()
-    argv = runner_argv(runner, "services.risk.service")
+    argv = runner_argv(runner, "services.risk")
     await run_and_interrupt(argv, ["risk-fills", "risk-klines"], database, nats_url, nats)
 
 
