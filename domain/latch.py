@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -92,36 +92,27 @@ def apply_latch(state: LatchState | None, event: BreakerEvent) -> LatchState:
 
 
 class RiskLatch(Aggregate):
-    """The write side of one latch. Its creation (version 0) is not a bus event; trips and resumes are."""
+    """The write side of one latch. Its creation (version 0) is not a bus event; trips and resumes are,
+    each eventsourcing event carrying its `BreakerEvent` and folding it through `apply_latch`."""
 
     INITIAL_VERSION = 0
 
-    class Event(Aggregate.Event):
-        ACTION: ClassVar[LatchAction]
-
     @dataclass(frozen=True)
-    class Opened(Aggregate.Created, Event):
+    class Opened(Aggregate.Created):
         latch_id: str
 
     @dataclass(frozen=True)
-    class Changed(Event):
-        event_id: UUID
-        ts_ms: int
-        breaker: Breaker
-        value: float | None
-        threshold: float | None
-        bot_id: UUID | None
-        message: str
+    class Recorded(Aggregate.Event):
+        """A trip or a resume; the payload's `action` says which."""
 
-    class Tripped(Changed):
-        ACTION = LatchAction.TRIP
+        payload: BreakerEvent
 
-    class Resumed(Changed):
-        ACTION = LatchAction.RESUME
+        def apply(self, aggregate: Any) -> None:
+            aggregate.state = apply_latch(aggregate.state, self.payload)
 
     @event(Opened)
-    def __init__(self, id: UUID, latch_id: str) -> None:  # eventsourcing passes the id by this name
-        self.state = open_latch(latch_id)
+    def __init__(self, latch_id: str) -> None:
+        self.state: LatchState = open_latch(latch_id)
 
     @classmethod
     def open(cls, latch_id: str) -> RiskLatch:
@@ -147,10 +138,9 @@ class RiskLatch(Aggregate):
         bot_id: UUID | None = None,
     ) -> None:
         """A breaker fired: halt (again, if already halted)."""
-        next_halted(self.state.latch_id, self.state.halted, LatchAction.TRIP)
-        self._tripped(
-            event_id=uuid7(ts_ms),
-            ts_ms=ts_ms,
+        self._record(
+            LatchAction.TRIP,
+            ts_ms,
             breaker=breaker,
             value=value,
             threshold=threshold,
@@ -163,111 +153,26 @@ class RiskLatch(Aggregate):
         next_halted(self.state.latch_id, self.state.halted, LatchAction.RESUME)
         if not actor.strip() or not reason.strip():
             raise ValueError(f"latch {self.state.latch_id}: a resume needs an actor and a reason")
-        self._resumed(
+        self._record(
+            LatchAction.RESUME, ts_ms, breaker=Breaker.MANUAL, message=f"resumed by {actor}: {reason}"
+        )
+
+    def _record(self, action: LatchAction, ts_ms: int, **details: Any) -> None:
+        """Decide `action` and trigger its event; `details` are the payload's breaker, value, ... fields."""
+        next_halted(self.state.latch_id, self.state.halted, action)
+        payload = BreakerEvent(
             event_id=uuid7(ts_ms),
-            ts_ms=ts_ms,
-            breaker=Breaker.MANUAL,
-            value=None,
-            threshold=None,
-            bot_id=None,
-            message=f"resumed by {actor}: {reason}",
-        )
-
-    @event(Tripped)
-    def _tripped(
-        self,
-        event_id: UUID,
-        ts_ms: int,
-        breaker: Breaker,
-        value: float | None,
-        threshold: float | None,
-        bot_id: UUID | None,
-        message: str,
-    ) -> None:
-        self._advance(
-            self._payload(
-                LatchAction.TRIP,
-                self.version + 1,
-                event_id,
-                ts_ms,
-                breaker,
-                value,
-                threshold,
-                bot_id,
-                message,
-            )
-        )
-
-    @event(Resumed)
-    def _resumed(
-        self,
-        event_id: UUID,
-        ts_ms: int,
-        breaker: Breaker,
-        value: float | None,
-        threshold: float | None,
-        bot_id: UUID | None,
-        message: str,
-    ) -> None:
-        self._advance(
-            self._payload(
-                LatchAction.RESUME,
-                self.version + 1,
-                event_id,
-                ts_ms,
-                breaker,
-                value,
-                threshold,
-                bot_id,
-                message,
-            )
-        )
-
-    def _advance(self, payload: BreakerEvent) -> None:
-        # Runs while the event is applied: self.version is still the previous one.
-        self.state = apply_latch(self.state, payload)
-
-    def _payload(
-        self,
-        action: LatchAction,
-        version: int,
-        event_id: UUID,
-        ts_ms: int,
-        breaker: Breaker,
-        value: float | None,
-        threshold: float | None,
-        bot_id: UUID | None,
-        message: str,
-    ) -> BreakerEvent:
-        return BreakerEvent(
-            event_id=event_id,
             latch_id=self.state.latch_id,
-            version=version,
-            breaker=breaker,
+            version=self.state.version + 1,
             action=action,
-            value=value,
-            threshold=threshold,
-            bot_id=bot_id,
-            message=message,
             ts_ms=ts_ms,
+            **details,
         )
-
-    def _payload_of(self, e: RiskLatch.Changed) -> BreakerEvent:
-        return self._payload(
-            e.ACTION,
-            e.originator_version,
-            e.event_id,
-            e.ts_ms,
-            e.breaker,
-            e.value,
-            e.threshold,
-            e.bot_id,
-            e.message,
-        )
+        self.trigger_event(self.Recorded, payload=payload, timestamp=ms_to_datetime(ts_ms))
 
     def pending_payloads(self) -> list[BreakerEvent]:
         """The `BreakerEvent`s of the events not yet collected, in version order (does not clear them)."""
-        return [self._payload_of(e) for e in self.pending_events if isinstance(e, RiskLatch.Changed)]
+        return [e.payload for e in self.pending_events if isinstance(e, RiskLatch.Recorded)]
 
     def collect_payloads(self) -> list[BreakerEvent]:
         """Collect the pending events (as eventsourcing's `collect_events`) as `BreakerEvent`s."""
@@ -277,23 +182,15 @@ class RiskLatch(Aggregate):
 
     @classmethod
     def from_events(cls, latch_id: str, events: Sequence[BreakerEvent]) -> RiskLatch:
-        """Rebuild a latch from its stored `BreakerEvent`s (version order), with nothing pending."""
-        folded: LatchState | None = open_latch(latch_id)
-        for stored in events:
-            folded = apply_latch(folded, stored)  # only to refuse bad input with the reducer's errors
+        """Rebuild a latch from its stored `BreakerEvent`s (version order), with nothing pending; each is
+        folded by `apply_latch` as it is replayed, so a bad history raises the reducer's own error."""
         latch = cls.open(latch_id)
-        classes = {c.ACTION: c for c in (cls.Tripped, cls.Resumed)}
         for stored in events:
-            classes[stored.action](
+            # The sequence number is the aggregate's own: apply_latch checks the payload's version.
+            cls.Recorded(
                 originator_id=latch.id,
-                originator_version=stored.version,
+                originator_version=latch.version + 1,
                 timestamp=ms_to_datetime(stored.ts_ms),
-                event_id=stored.event_id,
-                ts_ms=stored.ts_ms,
-                breaker=stored.breaker,
-                value=stored.value,
-                threshold=stored.threshold,
-                bot_id=stored.bot_id,
-                message=stored.message,
+                payload=stored,
             ).mutate(latch)
         return latch
