@@ -14,6 +14,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.carrying import Carrying
 from domain.timestamps import ms_to_datetime
 from domain.versions import check_next
 from registry.ids import uuid7
@@ -91,7 +92,7 @@ def apply_latch(state: LatchState | None, event: BreakerEvent) -> LatchState:
     )
 
 
-class RiskLatch(Aggregate):
+class RiskLatch(Carrying[BreakerEvent, LatchState]):
     """The write side of one latch. Its creation (version 0) is not a bus event; trips and resumes are,
     each eventsourcing event carrying its `BreakerEvent` and folding it through `apply_latch`."""
 
@@ -101,18 +102,12 @@ class RiskLatch(Aggregate):
     class Opened(Aggregate.Created):
         latch_id: str
 
-    @dataclass(frozen=True)
-    class Recorded(Aggregate.Event):
-        """A trip or a resume; the payload's `action` says which."""
-
-        payload: BreakerEvent
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.state = apply_latch(aggregate.state, self.payload)
-
     @event(Opened)
     def __init__(self, latch_id: str) -> None:
-        self.state: LatchState = open_latch(latch_id)
+        self.state = open_latch(latch_id)
+
+    def fold(self, state: LatchState, payload: BreakerEvent) -> LatchState:
+        return apply_latch(state, payload)
 
     @classmethod
     def open(cls, latch_id: str) -> RiskLatch:
@@ -138,7 +133,7 @@ class RiskLatch(Aggregate):
         bot_id: UUID | None = None,
     ) -> None:
         """A breaker fired: halt (again, if already halted)."""
-        self._record(
+        self._decide(
             LatchAction.TRIP,
             ts_ms,
             breaker=breaker,
@@ -153,11 +148,11 @@ class RiskLatch(Aggregate):
         next_halted(self.state.latch_id, self.state.halted, LatchAction.RESUME)
         if not actor.strip() or not reason.strip():
             raise ValueError(f"latch {self.state.latch_id}: a resume needs an actor and a reason")
-        self._record(
+        self._decide(
             LatchAction.RESUME, ts_ms, breaker=Breaker.MANUAL, message=f"resumed by {actor}: {reason}"
         )
 
-    def _record(self, action: LatchAction, ts_ms: int, **details: Any) -> None:
+    def _decide(self, action: LatchAction, ts_ms: int, **details: Any) -> None:
         """Decide `action` and trigger its event; `details` are the payload's breaker, value, ... fields."""
         next_halted(self.state.latch_id, self.state.halted, action)
         payload = BreakerEvent(
@@ -168,29 +163,12 @@ class RiskLatch(Aggregate):
             ts_ms=ts_ms,
             **details,
         )
-        self.trigger_event(self.Recorded, payload=payload, timestamp=ms_to_datetime(ts_ms))
-
-    def pending_payloads(self) -> list[BreakerEvent]:
-        """The `BreakerEvent`s of the events not yet collected, in version order (does not clear them)."""
-        return [e.payload for e in self.pending_events if isinstance(e, RiskLatch.Recorded)]
-
-    def collect_payloads(self) -> list[BreakerEvent]:
-        """Collect the pending events (as eventsourcing's `collect_events`) as `BreakerEvent`s."""
-        payloads = self.pending_payloads()
-        self.collect_events()
-        return payloads
+        self._record(payload, ts_ms)
 
     @classmethod
     def from_events(cls, latch_id: str, events: Sequence[BreakerEvent]) -> RiskLatch:
         """Rebuild a latch from its stored `BreakerEvent`s (version order), with nothing pending; each is
         folded by `apply_latch` as it is replayed, so a bad history raises the reducer's own error."""
         latch = cls.open(latch_id)
-        for stored in events:
-            # The sequence number is the aggregate's own: apply_latch checks the payload's version.
-            cls.Recorded(
-                originator_id=latch.id,
-                originator_version=latch.version + 1,
-                timestamp=ms_to_datetime(stored.ts_ms),
-                payload=stored,
-            ).mutate(latch)
+        latch._replay(events)
         return latch

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.carrying import Carrying
 from domain.orders import (
     TERMS,
     BadFilledQty,
@@ -30,7 +31,7 @@ from registry.ids import uuid7
 from schemas.trading import OrderEvent, OrderEventKind
 
 
-class Order(Aggregate):
+class Order(Carrying[OrderEvent, OrderState]):
     """One order: `Order.submit(...)` creates it; ack, reject, cancel and fill advance it."""
 
     @dataclass(frozen=True)
@@ -39,18 +40,12 @@ class Order(Aggregate):
 
         payload: OrderEvent
 
-    @dataclass(frozen=True)
-    class Recorded(Aggregate.Event):
-        """Every later transition; the payload's `kind` says which."""
-
-        payload: OrderEvent
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.state = apply_order(aggregate.state, self.payload)
-
     @event(Submitted)
     def __init__(self, payload: OrderEvent) -> None:
-        self.state: OrderState = apply_order(None, payload)
+        self.state = apply_order(None, payload)
+
+    def fold(self, state: OrderState, payload: OrderEvent) -> OrderState:
+        return apply_order(state, payload)
 
     @classmethod
     def submit(cls, *, order_id: UUID, ts_ms: int, **terms: Any) -> Order:
@@ -116,17 +111,7 @@ class Order(Aggregate):
             ts_ms=ts_ms,
             **{f: getattr(state, f) for f in TERMS},
         )
-        self.trigger_event(self.Recorded, payload=payload, timestamp=ms_to_datetime(ts_ms))
-
-    def pending_payloads(self) -> list[OrderEvent]:
-        """The `OrderEvent`s of the events not yet collected, in version order (does not clear them)."""
-        return [e.payload for e in self.pending_events if isinstance(e, Order.Submitted | Order.Recorded)]
-
-    def collect_payloads(self) -> list[OrderEvent]:
-        """Collect the pending events (as eventsourcing's `collect_events`) as `OrderEvent`s."""
-        payloads = self.pending_payloads()
-        self.collect_events()
-        return payloads
+        self._record(payload, ts_ms)
 
     @classmethod
     def from_events(cls, events: Sequence[OrderEvent]) -> Order:
@@ -138,13 +123,6 @@ class Order(Aggregate):
         if not events:
             raise ValueError("an order needs at least its submitted event")
         order = cls._begin(events[0])
-        for stored in events[1:]:
-            # The sequence number is the aggregate's own: apply_order checks the payload's version.
-            cls.Recorded(
-                originator_id=order.id,
-                originator_version=order.version + 1,
-                timestamp=ms_to_datetime(stored.ts_ms),
-                payload=stored,
-            ).mutate(order)
+        order._replay(events[1:])
         order.collect_events()
         return order
