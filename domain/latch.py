@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.carrying import Carrying
 from domain.timestamps import ms_to_datetime
 from domain.versions import check_next
 from registry.ids import uuid7
@@ -91,37 +92,22 @@ def apply_latch(state: LatchState | None, event: BreakerEvent) -> LatchState:
     )
 
 
-class RiskLatch(Aggregate):
-    """The write side of one latch. Its creation (version 0) is not a bus event; trips and resumes are."""
+class RiskLatch(Carrying[BreakerEvent, LatchState]):
+    """The write side of one latch. Its creation (version 0) is not a bus event; trips and resumes are,
+    each eventsourcing event carrying its `BreakerEvent` and folding it through `apply_latch`."""
 
     INITIAL_VERSION = 0
 
-    class Event(Aggregate.Event):
-        ACTION: ClassVar[LatchAction]
-
     @dataclass(frozen=True)
-    class Opened(Aggregate.Created, Event):
+    class Opened(Aggregate.Created):
         latch_id: str
 
-    @dataclass(frozen=True)
-    class Changed(Event):
-        event_id: UUID
-        ts_ms: int
-        breaker: Breaker
-        value: float | None
-        threshold: float | None
-        bot_id: UUID | None
-        message: str
-
-    class Tripped(Changed):
-        ACTION = LatchAction.TRIP
-
-    class Resumed(Changed):
-        ACTION = LatchAction.RESUME
-
     @event(Opened)
-    def __init__(self, id: UUID, latch_id: str) -> None:  # eventsourcing passes the id by this name
+    def __init__(self, latch_id: str) -> None:
         self.state = open_latch(latch_id)
+
+    def fold(self, state: LatchState, payload: BreakerEvent) -> LatchState:
+        return apply_latch(state, payload)
 
     @classmethod
     def open(cls, latch_id: str) -> RiskLatch:
@@ -147,10 +133,9 @@ class RiskLatch(Aggregate):
         bot_id: UUID | None = None,
     ) -> None:
         """A breaker fired: halt (again, if already halted)."""
-        next_halted(self.state.latch_id, self.state.halted, LatchAction.TRIP)
-        self._tripped(
-            event_id=uuid7(ts_ms),
-            ts_ms=ts_ms,
+        self._decide(
+            LatchAction.TRIP,
+            ts_ms,
             breaker=breaker,
             value=value,
             threshold=threshold,
@@ -163,137 +148,27 @@ class RiskLatch(Aggregate):
         next_halted(self.state.latch_id, self.state.halted, LatchAction.RESUME)
         if not actor.strip() or not reason.strip():
             raise ValueError(f"latch {self.state.latch_id}: a resume needs an actor and a reason")
-        self._resumed(
+        self._decide(
+            LatchAction.RESUME, ts_ms, breaker=Breaker.MANUAL, message=f"resumed by {actor}: {reason}"
+        )
+
+    def _decide(self, action: LatchAction, ts_ms: int, **details: Any) -> None:
+        """Decide `action` and trigger its event; `details` are the payload's breaker, value, ... fields."""
+        next_halted(self.state.latch_id, self.state.halted, action)
+        payload = BreakerEvent(
             event_id=uuid7(ts_ms),
-            ts_ms=ts_ms,
-            breaker=Breaker.MANUAL,
-            value=None,
-            threshold=None,
-            bot_id=None,
-            message=f"resumed by {actor}: {reason}",
-        )
-
-    @event(Tripped)
-    def _tripped(
-        self,
-        event_id: UUID,
-        ts_ms: int,
-        breaker: Breaker,
-        value: float | None,
-        threshold: float | None,
-        bot_id: UUID | None,
-        message: str,
-    ) -> None:
-        self._advance(
-            self._payload(
-                LatchAction.TRIP,
-                self.version + 1,
-                event_id,
-                ts_ms,
-                breaker,
-                value,
-                threshold,
-                bot_id,
-                message,
-            )
-        )
-
-    @event(Resumed)
-    def _resumed(
-        self,
-        event_id: UUID,
-        ts_ms: int,
-        breaker: Breaker,
-        value: float | None,
-        threshold: float | None,
-        bot_id: UUID | None,
-        message: str,
-    ) -> None:
-        self._advance(
-            self._payload(
-                LatchAction.RESUME,
-                self.version + 1,
-                event_id,
-                ts_ms,
-                breaker,
-                value,
-                threshold,
-                bot_id,
-                message,
-            )
-        )
-
-    def _advance(self, payload: BreakerEvent) -> None:
-        # Runs while the event is applied: self.version is still the previous one.
-        self.state = apply_latch(self.state, payload)
-
-    def _payload(
-        self,
-        action: LatchAction,
-        version: int,
-        event_id: UUID,
-        ts_ms: int,
-        breaker: Breaker,
-        value: float | None,
-        threshold: float | None,
-        bot_id: UUID | None,
-        message: str,
-    ) -> BreakerEvent:
-        return BreakerEvent(
-            event_id=event_id,
             latch_id=self.state.latch_id,
-            version=version,
-            breaker=breaker,
+            version=self.state.version + 1,
             action=action,
-            value=value,
-            threshold=threshold,
-            bot_id=bot_id,
-            message=message,
             ts_ms=ts_ms,
+            **details,
         )
-
-    def _payload_of(self, e: RiskLatch.Changed) -> BreakerEvent:
-        return self._payload(
-            e.ACTION,
-            e.originator_version,
-            e.event_id,
-            e.ts_ms,
-            e.breaker,
-            e.value,
-            e.threshold,
-            e.bot_id,
-            e.message,
-        )
-
-    def pending_payloads(self) -> list[BreakerEvent]:
-        """The `BreakerEvent`s of the events not yet collected, in version order (does not clear them)."""
-        return [self._payload_of(e) for e in self.pending_events if isinstance(e, RiskLatch.Changed)]
-
-    def collect_payloads(self) -> list[BreakerEvent]:
-        """Collect the pending events (as eventsourcing's `collect_events`) as `BreakerEvent`s."""
-        payloads = self.pending_payloads()
-        self.collect_events()
-        return payloads
+        self._record(payload, ts_ms)
 
     @classmethod
     def from_events(cls, latch_id: str, events: Sequence[BreakerEvent]) -> RiskLatch:
-        """Rebuild a latch from its stored `BreakerEvent`s (version order), with nothing pending."""
-        folded: LatchState | None = open_latch(latch_id)
-        for stored in events:
-            folded = apply_latch(folded, stored)  # only to refuse bad input with the reducer's errors
+        """Rebuild a latch from its stored `BreakerEvent`s (version order), with nothing pending; each is
+        folded by `apply_latch` as it is replayed, so a bad history raises the reducer's own error."""
         latch = cls.open(latch_id)
-        classes = {c.ACTION: c for c in (cls.Tripped, cls.Resumed)}
-        for stored in events:
-            classes[stored.action](
-                originator_id=latch.id,
-                originator_version=stored.version,
-                timestamp=ms_to_datetime(stored.ts_ms),
-                event_id=stored.event_id,
-                ts_ms=stored.ts_ms,
-                breaker=stored.breaker,
-                value=stored.value,
-                threshold=stored.threshold,
-                bot_id=stored.bot_id,
-                message=stored.message,
-            ).mutate(latch)
+        latch._replay(events)
         return latch

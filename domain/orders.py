@@ -7,7 +7,7 @@ so an order can never reach a state on one side that the other would refuse.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -100,7 +100,12 @@ class OrderState:
     updated_ms: int
 
 
-_FIXED = ("bot_id", "intent_id", "symbol", "market", "side", "order_type", "qty", "limit_price")
+_COPIED = tuple(f for f in OrderEvent.model_fields if f in {s.name for s in fields(OrderState)})
+"""What an order's state takes from its events under the same name (the rest: status and timestamps)."""
+CHANGING = ("version", "filled_qty", "reason")
+"""What each event may move; the other copied fields are the order's identity and terms."""
+TERMS = tuple(f for f in _COPIED if f not in CHANGING and f != "order_id")
+"""The terms a submission sets and every later event repeats (bot, intent, symbol, side, qty, ...)."""
 
 
 def check_filled_qty(
@@ -131,38 +136,17 @@ def apply_order(state: OrderState | None, event: OrderEvent) -> OrderState:
         if event.qty <= 0:
             raise BadFilledQty(f"{name}: qty must be positive, got {event.qty}")
         check_filled_qty(event.order_id, event.kind, event.qty, Decimal(0), event.filled_qty)
-        return OrderState(
-            order_id=event.order_id,
-            bot_id=event.bot_id,
-            intent_id=event.intent_id,
-            symbol=event.symbol,
-            market=event.market,
-            side=event.side,
-            order_type=event.order_type,
-            qty=event.qty,
-            limit_price=event.limit_price,
-            status=status,
-            filled_qty=event.filled_qty,
-            reason=event.reason,
-            version=event.version,
-            created_ms=event.ts_ms,
-            updated_ms=event.ts_ms,
-        )
+        copied = {f: getattr(event, f) for f in _COPIED}
+        return OrderState(**copied, status=status, created_ms=event.ts_ms, updated_ms=event.ts_ms)
     if event.order_id != state.order_id:
         raise OrderMismatch(f"{name}: event applied to order {state.order_id}")
     check_next(name, state.version, event.version)
-    for field in _FIXED:
+    for field in TERMS:
         if getattr(event, field) != getattr(state, field):
             raise OrderMismatch(
                 f"{name}: {field} {getattr(event, field)} differs from {getattr(state, field)}"
             )
     status = next_status(state.order_id, state.status, event.kind)
     check_filled_qty(state.order_id, event.kind, state.qty, state.filled_qty, event.filled_qty)
-    return replace(
-        state,
-        status=status,
-        filled_qty=event.filled_qty,
-        reason=event.reason,
-        version=event.version,
-        updated_ms=event.ts_ms,
-    )
+    moved = {f: getattr(event, f) for f in CHANGING}
+    return replace(state, **moved, status=status, updated_ms=event.ts_ms)

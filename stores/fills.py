@@ -11,13 +11,9 @@ from producers.outbox import Outbox
 from schemas.common import bot_token
 from schemas.trading import Fill
 from stores import heads
+from stores.rows import EventTable
 
-INSERT = """
-INSERT INTO trading.fill_events
-    (bot_id, symbol, version, fill_id, event_id, order_id, market, side, qty, price, fee, fee_asset,
-     liquidity, ts_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-"""
+EVENTS = EventTable(Fill, "trading.fill_events")
 
 
 def position_id(bot_id: UUID, symbol: str) -> str:
@@ -39,22 +35,6 @@ class FillStore:
         head = await heads.lock(tx, "position", position_id(fill.bot_id, fill.symbol))
         if fill.version != head + 1:
             raise RuntimeError(f"fill for {fill.bot_id}/{fill.symbol}: version {fill.version} after {head}")
-        await tx.execute(
-            INSERT,
-            fill.bot_id,
-            fill.symbol,
-            fill.version,
-            fill.fill_id,
-            fill.event_id,
-            fill.order_id,
-            fill.market.value,
-            fill.side.value,
-            fill.qty,
-            fill.price,
-            fill.fee,
-            fill.fee_asset,
-            fill.liquidity.value,
-            fill.ts_ms,
-        )
+        await EVENTS.append(tx, [fill])
         await heads.advance(tx, "position", position_id(fill.bot_id, fill.symbol), fill.version)
         await self.outbox.publish_within(tx, FILLS(bot_id=bot_token(fill.bot_id)), fill)

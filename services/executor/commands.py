@@ -22,9 +22,10 @@ from consumers.inbox import first_time
 from domain.orders import OrderState, OrderStatus
 from domain.positions import PositionState
 from schemas.common import OrderType, Side
+from schemas.intents import OrderIntent
 from schemas.risk import CommandKind, RiskCommand
 from services.executor.holdings import position_of
-from services.executor.trader import OrderRequest, Trader
+from services.executor.trader import Trader
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +80,17 @@ class Commands:
         for position in await self.positions(tx, command.bot_id):
             if position.qty == 0:
                 continue
-            request = OrderRequest(
-                bot_id=position.bot_id,
+            request = OrderIntent(  # the flatten's closing order, on an intent's terms
                 intent_id=command.command_id,
+                bot_id=position.bot_id,
                 symbol=position.symbol,
                 market=position.market,
                 side=Side.SELL if position.qty > 0 else Side.BUY,
                 order_type=OrderType.MARKET,
                 qty=abs(position.qty),
+                created_ms=now_ms,
+                valid_until_ms=now_ms,
+                reason=reason,
             )
             order = await self.trader.place(tx, request, now_ms)
             if order.status is OrderStatus.REJECTED:

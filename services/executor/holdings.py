@@ -8,13 +8,9 @@ from uuid import UUID
 import asyncpg
 
 from domain.positions import PositionState, apply_fill
-from schemas.trading import Fill
-from stores.fills import FillStore
+from stores.fills import EVENTS, FillStore
 
-FILL_COLUMNS = (
-    "fill_id, bot_id, order_id, version, symbol, market, side, qty, price, fee, fee_asset, liquidity, "
-    "ts_ms, event_id"
-)
+FILL_COLUMNS = EVENTS.column_list
 
 
 async def position_of(
@@ -23,11 +19,11 @@ async def position_of(
     """The bot's position in `symbol` (None before its first fill); locks the position's head."""
     await fills.next_version(tx, bot_id, symbol)
     rows = await tx.fetch(
-        f"SELECT {FILL_COLUMNS} FROM trading.fill_events WHERE bot_id = $1 AND symbol = $2 ORDER BY version",
+        EVENTS.select("bot_id = $1 AND symbol = $2"),
         bot_id,
         symbol,
     )
     state: PositionState | None = None
     for row in rows:
-        state = apply_fill(state, Fill(**dict(row)))
+        state = apply_fill(state, EVENTS.event(row))
     return state

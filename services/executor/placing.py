@@ -22,7 +22,7 @@ from domain.orders import OrderStatus
 from schemas.common import Market, Side
 from schemas.intents import OrderIntent
 from services.executor.holdings import position_of
-from services.executor.trader import OrderRequest, Trader
+from services.executor.trader import Trader
 
 RECEIPT = """
 INSERT INTO trading.intent_receipts (intent_id, order_id, outcome, reason, ts_ms)
@@ -68,17 +68,7 @@ class Placing:
         refusal = await _refusal(tx, intent, now_ms) or await self._short_on_spot(tx, intent)
         if refusal is not None:
             return await _receipt(tx, Receipt(intent.intent_id, refusal[0], None, refusal[1], now_ms))
-        request = OrderRequest(
-            bot_id=intent.bot_id,
-            intent_id=intent.intent_id,
-            symbol=intent.symbol,
-            market=intent.market,
-            side=intent.side,
-            order_type=intent.order_type,
-            qty=intent.qty,
-            limit_price=intent.limit_price,
-        )
-        order = await self.trader.place(tx, request, now_ms)
+        order = await self.trader.place(tx, intent, now_ms)
         outcome = Outcome.REJECTED if order.status is OrderStatus.REJECTED else Outcome.PLACED
         return await _receipt(tx, Receipt(intent.intent_id, outcome, order.order_id, order.reason, now_ms))
 

@@ -21,13 +21,9 @@ from typing import Any
 import asyncpg
 
 from domain.orders import OrderState, apply_order
-from schemas.trading import OrderEvent
+from stores.orders import EVENTS
 
-ORDER_EVENTS = """
-SELECT order_id, version, event_id, kind, bot_id, intent_id, symbol, market, side, order_type, qty,
-    limit_price, filled_qty, reason, ts_ms
-FROM trading.order_events ORDER BY order_id, version
-"""
+ORDER_EVENTS = EVENTS.select(order_by="order_id, version")
 PAPER_ORDERS = "SELECT order_id, qty, filled_qty, status FROM paper.orders"
 FILL_EVENTS = "SELECT fill_id, order_id, qty, price, fee, fee_asset FROM trading.fill_events"
 PAPER_FILLS = "SELECT fill_id, order_id, qty, price, fee, fee_asset FROM paper.fills"
@@ -76,7 +72,7 @@ async def reconcile(pool: asyncpg.Pool, clock: Callable[[], int]) -> Report:
 def _fold(rows: list[asyncpg.Record]) -> dict[Any, OrderState]:
     orders: dict[Any, OrderState] = {}
     for row in rows:
-        event = OrderEvent(**dict(row))
+        event = EVENTS.event(row)
         orders[event.order_id] = apply_order(orders.get(event.order_id), event)
     return orders
 

@@ -6,18 +6,18 @@ next version per bot and symbol), the paper books and the outbox rows commit tog
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import asdict, fields
 from uuid import UUID
 
 import asyncpg
 
 from domain.order_aggregate import Order
-from domain.orders import TERMINAL, OrderState
+from domain.orders import TERMINAL, TERMS, OrderState
 from domain.symbols import UnknownSymbol, split_symbol
 from producers.outbox import Outbox
 from registry.ids import uuid7
-from schemas.common import Market, OrderType, Side
+from schemas.common import OrderType
+from schemas.intents import OrderIntent
 from schemas.trading import Fill
 from services.executor.paper import Execution, PaperExchange
 from stores.fills import FillStore
@@ -30,18 +30,10 @@ ORDER BY order_id
 """
 
 
-@dataclass(frozen=True)
-class OrderRequest:
-    """What to place: an intent's fields, or a flatten's closing order."""
-
-    bot_id: UUID
-    intent_id: UUID
-    symbol: str
-    market: Market
-    side: Side
-    order_type: OrderType
-    qty: Decimal
-    limit_price: float | None = None
+FROM_ORDER = tuple(
+    f for f in Fill.model_fields if f in {o.name for o in fields(OrderState)} - {"qty", "version"}
+)
+"""What a fill repeats of its order (bot, order, symbol, market, side); the execution gives the rest."""
 
 
 class Trader:
@@ -52,20 +44,11 @@ class Trader:
         self.fills = FillStore(outbox)
         self.exchange = exchange
 
-    async def place(self, tx: asyncpg.Connection, request: OrderRequest, now_ms: int) -> OrderState:
-        """Submit a new order; it is rejected (no price, unknown symbol), filled, or left resting."""
-        order = Order.submit(
-            order_id=uuid7(now_ms),
-            bot_id=request.bot_id,
-            intent_id=request.intent_id,
-            symbol=request.symbol,
-            market=request.market,
-            side=request.side,
-            order_type=request.order_type,
-            qty=request.qty,
-            limit_price=request.limit_price,
-            ts_ms=now_ms,
-        )
+    async def place(self, tx: asyncpg.Connection, request: OrderIntent, now_ms: int) -> OrderState:
+        """Submit a new order on the terms of `request` (a bot's intent, or a flatten's closing order);
+        it is rejected (no price, unknown symbol), filled, or left resting."""
+        terms = {f: getattr(request, f) for f in TERMS}
+        order = Order.submit(order_id=uuid7(now_ms), ts_ms=now_ms, **terms)
         refusal = _refusal(request)
         close = (
             None if refusal else await self.exchange.last_close(tx, request.market, request.symbol, now_ms)
@@ -118,25 +101,17 @@ class Trader:
         if execution is not None:
             fill = Fill(
                 fill_id=uuid7(now_ms),
-                bot_id=state.bot_id,
-                order_id=state.order_id,
                 version=await self.fills.next_version(tx, state.bot_id, state.symbol),
-                symbol=state.symbol,
-                market=state.market,
-                side=state.side,
-                qty=execution.qty,
-                price=execution.price,
-                fee=execution.fee,
-                fee_asset=execution.fee_asset,
-                liquidity=execution.liquidity,
                 ts_ms=now_ms,
+                **{f: getattr(state, f) for f in FROM_ORDER},
+                **asdict(execution),
             )
             await self.fills.record(tx, fill)
             await self.exchange.book_fill(tx, fill)
         return state
 
 
-def _refusal(request: OrderRequest) -> str | None:
+def _refusal(request: OrderIntent) -> str | None:
     """Why the exchange refuses the order before pricing it, or None."""
     try:
         split_symbol(request.symbol)

@@ -18,14 +18,12 @@ from domain.versions import StaleVersion
 from schemas.common import Market
 from schemas.market import Kline
 from schemas.trading import Fill
+from stores.fills import EVENTS as FILL_EVENTS
 
 Key = tuple[UUID, str]
 MarkKey = tuple[Market, str]
 
-FILL_COLUMNS = (
-    "fill_id, event_id, bot_id, order_id, version, symbol, market, side, qty, price, fee, fee_asset, "
-    "liquidity, ts_ms"
-)
+FILL_COLUMNS = FILL_EVENTS.column_list
 
 
 @dataclass(frozen=True)

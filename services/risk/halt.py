@@ -21,7 +21,7 @@ from producers.outbox import Outbox
 from registry.ids import uuid7
 from schemas.risk import Breaker, BreakerEvent, CommandKind, LatchAction, RiskCommand
 from services.risk.breakers import Breach
-from stores.latch import COLUMNS, LatchStore
+from stores.latch import EVENTS, LOAD, LatchStore
 
 GLOBAL = "global"
 RISK_ACTOR = "gordon-risk"
@@ -56,10 +56,7 @@ def fold_view(latch_id: str, events: Sequence[BreakerEvent]) -> LatchView:
 
 async def read_view(conn: asyncpg.Connection | asyncpg.Pool, latch_id: str = GLOBAL) -> LatchView:
     """The latch as trading.risk_events has it now (no lock: for deciding whether to try a trip)."""
-    rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM trading.risk_events WHERE latch_id = $1 ORDER BY version", latch_id
-    )
-    return fold_view(latch_id, [BreakerEvent(**dict(r)) for r in rows])
+    return fold_view(latch_id, [EVENTS.event(r) for r in await conn.fetch(LOAD, latch_id)])
 
 
 async def head_version(conn: asyncpg.Connection | asyncpg.Pool, latch_id: str = GLOBAL) -> int:

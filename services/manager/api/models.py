@@ -6,17 +6,23 @@ the camelCase keys. Domain states and bus events stay snake_case: the conversion
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import operator
+import types
+import typing
+from collections.abc import Mapping
 from decimal import Decimal
-from uuid import UUID
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from domain.latch import LatchState
-from domain.orders import OrderState, OrderStatus
+from domain.orders import OrderState
 from domain.positions import PositionState
-from schemas.common import Market, OrderType, Side
-from schemas.risk import Breaker, BreakerEvent, LatchAction
+from schemas.risk import BreakerEvent
 
 DECIMAL = "a decimal number as a string, in positional notation"
 
@@ -26,48 +32,56 @@ def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _bare(hint: Any) -> Any:
+    """`hint` without `Annotated` constraints (the API re-states no wire validation), inside unions too."""
+    if typing.get_origin(hint) is Annotated:
+        return _bare(typing.get_args(hint)[0])
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return functools.reduce(operator.or_, [_bare(a) for a in typing.get_args(hint)])
+    return hint
+
+
+def source_fields(source: type[Any]) -> dict[str, Any]:
+    """The fields of a domain state (dataclass) or a bus payload (without `schema_version`), with types."""
+    if dataclasses.is_dataclass(source):
+        hints = typing.get_type_hints(source)
+        return {f.name: hints[f.name] for f in dataclasses.fields(source)}
+    assert issubclass(source, BaseModel), source
+    return {n: _bare(f.annotation) for n, f in source.model_fields.items() if n != "schema_version"}
+
+
 class CamelModel(BaseModel):
-    """A body whose JSON keys are the camelCase of its fields."""
+    """A body whose JSON keys are the camelCase of its fields.
+
+    `class Order(CamelModel, of=OrderState)` takes its fields from the state (or payload) it shows, each
+    decimal as a string, so a state's fields are not listed again here; `notes` describe fields.
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
-
-class Order(CamelModel):
-    order_id: UUID
-    bot_id: UUID
-    intent_id: UUID
-    symbol: str
-    market: Market
-    side: Side
-    order_type: OrderType
-    qty: str = Field(description=DECIMAL)
-    limit_price: float | None
-    status: OrderStatus
-    filled_qty: str = Field(description=DECIMAL)
-    reason: str
-    version: int
-    created_ms: int
-    updated_ms: int
+    def __init_subclass__(
+        cls, of: type[Any] | None = None, notes: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if of is None:
+            return
+        notes = notes or {}
+        fields: dict[str, Any] = {}
+        for name, hint in source_fields(of).items():
+            note = notes.get(name, DECIMAL if hint is Decimal else None)
+            shown = str if hint is Decimal else hint
+            fields[name] = shown if note is None else Annotated[shown, Field(description=note)]
+        cls.__annotations__ = {**fields, **inspect.get_annotations(cls)}
 
     @classmethod
-    def of(cls, state: OrderState) -> Order:
-        return cls(
-            order_id=state.order_id,
-            bot_id=state.bot_id,
-            intent_id=state.intent_id,
-            symbol=state.symbol,
-            market=state.market,
-            side=state.side,
-            order_type=state.order_type,
-            qty=decimal_text(state.qty),
-            limit_price=state.limit_price,
-            status=state.status,
-            filled_qty=decimal_text(state.filled_qty),
-            reason=state.reason,
-            version=state.version,
-            created_ms=state.created_ms,
-            updated_ms=state.updated_ms,
-        )
+    def of(cls, source: object) -> Self:
+        """The body showing `source` (a state or payload), decimals in positional notation."""
+        values = {name: getattr(source, name) for name in cls.model_fields}
+        return cls(**{n: decimal_text(v) if isinstance(v, Decimal) else v for n, v in values.items()})
+
+
+class Order(CamelModel, of=OrderState):
+    pass
 
 
 class OrderPage(CamelModel):
@@ -75,84 +89,27 @@ class OrderPage(CamelModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
-class Position(CamelModel):
-    bot_id: UUID
-    symbol: str
-    market: Market
-    qty: str = Field(description=DECIMAL + " (negative: short)")
-    avg_entry_price: str = Field(description=DECIMAL)
-    realized_pnl: str = Field(description=DECIMAL)
-    fees: str = Field(description=DECIMAL)
-    version: int
-    updated_ms: int
-
-    @classmethod
-    def of(cls, state: PositionState) -> Position:
-        return cls(
-            bot_id=state.bot_id,
-            symbol=state.symbol,
-            market=state.market,
-            qty=decimal_text(state.qty),
-            avg_entry_price=decimal_text(state.avg_entry_price),
-            realized_pnl=decimal_text(state.realized_pnl),
-            fees=decimal_text(state.fees),
-            version=state.version,
-            updated_ms=state.updated_ms,
-        )
+class Position(CamelModel, of=PositionState, notes={"qty": DECIMAL + " (negative: short)"}):
+    pass
 
 
 class PositionList(CamelModel):
     items: list[Position]
 
 
-class Latch(CamelModel):
-    latch_id: str
-    halted: bool
-    breaker: Breaker | None = Field(description="the breaker of the last change (manual for a resume)")
-    reason: str
-    version: int
-    changed_ms: int
-    trips: int = Field(description="trips since the last resume")
-
-    @classmethod
-    def of(cls, state: LatchState) -> Latch:
-        return cls(
-            latch_id=state.latch_id,
-            halted=state.halted,
-            breaker=state.breaker,
-            reason=state.reason,
-            version=state.version,
-            changed_ms=state.changed_ms,
-            trips=state.trips,
-        )
+class Latch(
+    CamelModel,
+    of=LatchState,
+    notes={
+        "breaker": "the breaker of the last change (manual for a resume)",
+        "trips": "trips since the last resume",
+    },
+):
+    pass
 
 
-class BreakerChange(CamelModel):
-    event_id: UUID
-    latch_id: str
-    version: int
-    breaker: Breaker
-    action: LatchAction
-    value: float | None
-    threshold: float | None
-    bot_id: UUID | None
-    message: str
-    ts_ms: int
-
-    @classmethod
-    def of(cls, event: BreakerEvent) -> BreakerChange:
-        return cls(
-            event_id=event.event_id,
-            latch_id=event.latch_id,
-            version=event.version,
-            breaker=event.breaker,
-            action=event.action,
-            value=event.value,
-            threshold=event.threshold,
-            bot_id=event.bot_id,
-            message=event.message,
-            ts_ms=event.ts_ms,
-        )
+class BreakerChange(CamelModel, of=BreakerEvent):
+    pass
 
 
 class RiskView(CamelModel):

@@ -48,7 +48,7 @@ async def list_orders(
     states = await fetch_orders(api.pool, bot_id, status, before=cursor, limit=limit + 1)
     more = len(states) > limit
     items = [Order.of(s) for s in states[:limit]]
-    return OrderPage(items=items, next_cursor=str(items[-1].order_id) if more else None)
+    return OrderPage(items=items, next_cursor=str(states[limit - 1].order_id) if more else None)
 
 
 @router.get(
