@@ -81,7 +81,7 @@ def test_lint_findings_surface(tmp_path: Path, capsys: Capture) -> None:
     path = tmp_path / "lock.json"
     with pytest.raises(GordonError, match=r"^refusing to lock: 1 error\(s\) \(L105\)"):
         lock(loud, path)
-    assert "L105 error trading.Widgets.{bot_id} v0 $: " in capsys.readouterr().err
+    assert "L105 error trading.Widgets.{bot_id} $: " in capsys.readouterr().err
     assert not path.exists()
 
 

@@ -43,13 +43,13 @@ GATE_RULES: Final[MappingProxyType[str, str]] = MappingProxyType({r.id: r.summar
 def finding(
     rule: str,
     subject: str,
-    version: int,
+    version: int | None,
     message: str,
     old: object | None = None,
     new: object | None = None,
     *,
     path: str = "$",
 ) -> Finding:
-    """A finding of a gate rule, at the table's severity."""
+    """A finding of a gate rule, at the table's severity (`version` None: about the whole subject)."""
     severity = GATE_BY_ID[rule].severity
     return Finding(rule, severity, subject, version, path, message, old, new)
