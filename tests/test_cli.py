@@ -175,3 +175,18 @@ def test_a_command_whose_module_fails_to_import_is_one_line(
     assert err.startswith("gordon dlq: cannot import gordon.commands.dlq: ModuleNotFoundError: ")
     assert len(err.splitlines()) == 1
     assert main(["schemas", "rules"]) == 0
+
+
+def test_a_loosened_bound_in_the_real_schemas_is_a_break(tree: Path) -> None:
+    _edit(
+        tree / "schemas" / "common.py",
+        "Price = Annotated[float, Field(gt=0,",
+        "Price = Annotated[float, Field(ge=0,",
+    )
+    result = run_gordon("schemas", "check", cwd=tree, tree=tree)
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout.splitlines()
+    assert any(
+        line.startswith("C332 error trading.fills.{bot_id} v1 $.price: lower bound loosened") for line in out
+    )
+    assert any(line.startswith("C501 error trading.fills.{bot_id} v1 $: ") for line in out)
