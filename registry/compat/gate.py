@@ -15,6 +15,7 @@ from registry.compat.lock import Lock, LockedSubject, current
 from registry.compat.rules import BY_ID
 from registry.compat.versions import added_subject, compare_versions, schema_findings
 from registry.compat.windows import check_windows
+from registry.compat.wire import check_examples
 from registry.lint import LINT_RULES, lint
 from registry.registry import Registry
 
@@ -37,9 +38,11 @@ def gate(
     a lock that needs `gordon schemas lock`); with another git ref as the baseline, turn it off.
     """
     found = [Finding(f.rule, Severity.ERROR, f.subject, None, "$", f.message) for f in lint(registry)]
-    found += compare(baseline, current(registry), lock_warnings=lock_warnings)
+    now = current(registry)
+    found += compare(baseline, now, lock_warnings=lock_warnings)
     for subject in registry.subjects:
         found += check_windows(subject, today or date.today())
+        found += check_examples(subject, baseline.subjects.get(subject.name), now.subjects[subject.name])
     return found
 
 
