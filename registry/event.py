@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
@@ -23,6 +24,10 @@ class Event(BaseModel):
 
     VERSION: ClassVar[int] = 0
     NAME: ClassVar[str] = ""
+    EXAMPLES: ClassVar[tuple[Mapping[str, Any], ...]] = ()
+    """Field values of typical payloads of this class (its own, not inherited): `gordon schemas check`
+    encodes each and validates the wire JSON against every locked revision of this version (C7xx).
+    A class attribute, so the JSON Schema and asyncapi.yaml stay as they are."""
 
     schema_version: int = 0
     event_id: UUID = Field(default_factory=uuid7, description="UUIDv7 identity; the Nats-Msg-Id.")

@@ -24,6 +24,21 @@ class OrderIntent(Event, version=1):
     valid_until_ms: TimestampMs
     reason: str = ""
 
+    EXAMPLES = (
+        {
+            "intent_id": "01935f0e-9000-7000-8000-000000000001",
+            "bot_id": "01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60",
+            "symbol": "BTCUSDT",
+            "market": "spot",
+            "side": "buy",
+            "order_type": "limit",
+            "qty": "0.015",
+            "limit_price": 64250.5,
+            "created_ms": 1732000000000,
+            "valid_until_ms": 1732000005000,
+        },
+    )
+
 
 INTENTS = Subject(
     "intents.executor",

@@ -36,6 +36,23 @@ class Kline(Event, version=1):
     trades: Count
     closed: bool = True
 
+    EXAMPLES = (
+        {
+            "symbol": "BTCUSDT",
+            "market": "spot",
+            "tf": "1m",
+            "open_time_ms": 1732000000000,
+            "close_time_ms": 1732000059999,
+            "open": 64200.0,
+            "high": 64260.1,
+            "low": 64190.0,
+            "close": 64250.5,
+            "volume": "12.345",
+            "quote_volume": "793000.12",
+            "trades": 1520,
+        },
+    )
+
 
 KLINES = Subject(
     "market.klines.binance.{market}.{symbol_lc}.{tf}",

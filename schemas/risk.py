@@ -53,6 +53,17 @@ class BreakerEvent(Event, version=1):
     message: str = ""
     ts_ms: TimestampMs
 
+    EXAMPLES = (
+        {
+            "version": 2,
+            "breaker": "drawdown",
+            "action": "trip",
+            "value": 0.12,
+            "threshold": 0.1,
+            "ts_ms": 1732000000000,
+        },
+    )
+
 
 class RiskCommand(Event, version=1):
     """A command to the executor: flatten every position, pause new orders, or resume."""
@@ -62,6 +73,15 @@ class RiskCommand(Event, version=1):
     bot_id: UUID | None = None
     reason: str
     issued_ms: TimestampMs
+
+    EXAMPLES = (
+        {
+            "command_id": "01935f0e-9000-7000-8000-000000000004",
+            "command": "flatten",
+            "reason": "drawdown breaker tripped",
+            "issued_ms": 1732000000000,
+        },
+    )
 
 
 class OperatorRequest(Event, version=1):
@@ -76,6 +96,17 @@ class OperatorRequest(Event, version=1):
     latch_version: int | None = Field(
         default=None,
         description="For a resume: the latch version the operator saw halted; refused once it has moved.",
+    )
+
+    EXAMPLES = (
+        {
+            "request_id": "01935f0e-9000-7000-8000-000000000005",
+            "action": "resume",
+            "actor": "ops",
+            "reason": "drawdown reviewed",
+            "ts_ms": 1732000000000,
+            "latch_version": 2,
+        },
     )
 
 

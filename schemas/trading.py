@@ -52,6 +52,24 @@ class OrderEvent(Event, version=1):
     reason: str = ""
     ts_ms: TimestampMs
 
+    EXAMPLES = (
+        {
+            "order_id": "01935f0e-9000-7000-8000-000000000002",
+            "version": 1,
+            "kind": "submitted",
+            "bot_id": "01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60",
+            "intent_id": "01935f0e-9000-7000-8000-000000000001",
+            "symbol": "BTCUSDT",
+            "market": "spot",
+            "side": "buy",
+            "order_type": "limit",
+            "qty": "0.015",
+            "limit_price": 64250.5,
+            "filled_qty": "0",
+            "ts_ms": 1732000000000,
+        },
+    )
+
 
 class Fill(Event, version=1):
     """An execution; `version` is gapless per bot and symbol."""
@@ -69,6 +87,24 @@ class Fill(Event, version=1):
     fee_asset: str
     liquidity: Liquidity
     ts_ms: TimestampMs
+
+    EXAMPLES = (
+        {
+            "fill_id": "01935f0e-9000-7000-8000-000000000003",
+            "bot_id": "01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60",
+            "order_id": "01935f0e-9000-7000-8000-000000000002",
+            "version": 1,
+            "symbol": "BTCUSDT",
+            "market": "spot",
+            "side": "buy",
+            "qty": "0.015",
+            "price": 64250.5,
+            "fee": "0.0000015",
+            "fee_asset": "BTC",
+            "liquidity": "taker",
+            "ts_ms": 1732000000000,
+        },
+    )
 
 
 ORDERS = Subject(

@@ -81,7 +81,7 @@ def test_lint_findings_surface(tmp_path: Path, capsys: Capture) -> None:
     path = tmp_path / "lock.json"
     with pytest.raises(GordonError, match=r"^refusing to lock: 1 error\(s\) \(L105\)"):
         lock(loud, path)
-    assert "L105 error trading.Widgets.{bot_id} v0 $: " in capsys.readouterr().err
+    assert "L105 error trading.Widgets.{bot_id} $: " in capsys.readouterr().err
     assert not path.exists()
 
 
@@ -93,13 +93,75 @@ def test_lock_refuses_a_break_and_keeps_the_file(lock_path: Path, capsys: Captur
     assert lock_path.read_bytes() == before
 
 
-def test_missing_or_broken_lock(tmp_path: Path) -> None:
-    with pytest.raises(GordonError, match="is missing: run `gordon schemas lock`"):
-        check(registry(widgets(WidgetV1)), tmp_path / "none.json")
+def _lock_problems(tmp_path: Path) -> dict[str, Path]:
     broken = tmp_path / "broken.json"
     broken.write_text("{", encoding="utf-8")
-    with pytest.raises(GordonError, match="not JSON"):
-        check(registry(widgets(WidgetV1)), broken)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text("[]", encoding="utf-8")
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{")
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    return {
+        "is missing: run `gordon schemas lock`": tmp_path / "none.json",
+        "not JSON": broken,
+        'a lock is an object with a "subjects" object': wrong,
+        "not UTF-8 text": binary,
+        "cannot read": folder,
+    }
+
+
+def test_missing_or_unreadable_lock_exits_2_with_one_line(tmp_path: Path, capsys: Capture) -> None:
+    for words, path in _lock_problems(tmp_path).items():
+        assert check(registry(widgets(WidgetV1)), path) == 2, words
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith("gordon schemas check: ")
+        assert words in captured.err
+        assert len(captured.err.splitlines()) == 1
+
+
+def test_lock_refuses_an_unreadable_lock_with_exit_2(tmp_path: Path, capsys: Capture) -> None:
+    broken = _lock_problems(tmp_path)["not JSON"]
+    assert lock(registry(widgets(WidgetV1)), broken) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gordon schemas lock: {broken}: not JSON")
+    assert len(err.splitlines()) == 1
+    assert broken.read_text(encoding="utf-8") == "{"
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ([], 0),
+        (["--lock", "{broken}"], 1),
+        (["--lock", "{missing}"], 2),
+        (["--lock", "{folder}"], 2),
+        (["--format", "xml"], 2),
+        (["--bogus"], 2),
+    ],
+)
+def test_check_exit_codes_from_the_command_line(tmp_path: Path, args: list[str], code: int) -> None:
+    """0 clean, 1 a break (a lock recording a field the registry no longer has), 2 a usage error."""
+    locked = json.loads((ROOT / "schemas" / "schemas.lock.json").read_text(encoding="utf-8"))
+    fill = locked["subjects"]["trading.fills.{bot_id}"]["versions"]["1"][0]
+    fill["properties"]["note"] = {"type": "string", "title": "Note"}
+    (tmp_path / "broken.json").write_text(json.dumps(locked), encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    paths = {
+        "broken": tmp_path / "broken.json",
+        "missing": tmp_path / "none.json",
+        "folder": tmp_path / "folder",
+    }
+    gordon = Path(sys.executable).with_name("gordon")
+    argv = [str(gordon), "schemas", "check", *(a.format(**paths) for a in args)]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    if code == 1:
+        assert "C201 error trading.fills.{bot_id} v1 $.note: field 'note' removed" in result.stdout
+    if code == 2:
+        assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
 def test_bad_format_exits_2_with_one_line(lock_path: Path, capsys: Capture) -> None:

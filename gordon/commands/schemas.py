@@ -61,9 +61,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _registry() -> Registry:
-    from schemas import REGISTRY  # imported here so other subcommands do not load every payload model
+    """`schemas.REGISTRY`, imported here so that `rules` needs no payload model; a schema module that
+    fails to import is one GordonError line naming it. Nothing outside schemas/ and registry/ is
+    imported, so a module elsewhere that a schema change broke cannot decide the verdict."""
+    from gordon.loading import load
+    from registry.registry import Registry
 
-    return REGISTRY
+    registry = getattr(load("schemas"), "REGISTRY", None)
+    if not isinstance(registry, Registry):
+        raise GordonError("schemas/__init__.py defines no REGISTRY (a registry.registry.Registry)")
+    return registry
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -85,42 +92,49 @@ def check(
     out: TextIO | None = None,
 ) -> int:
     """`gordon schemas check`: print the findings; 0 when none is an error, 1 when one is, 2 on a
-    usage error (an unknown format or git ref), each said in one line on stderr."""
-    from registry.compat.gate import error_count, gate
+    usage error (an unknown format or git ref, a lock that is missing or cannot be read), each said
+    in one line on stderr."""
+    from registry.compat.gate import error_count
     from registry.compat.git_ref import RefError, RefLoadError, lock_at
 
     out = out or sys.stdout
     if fmt not in FORMATS:
-        print(f"gordon schemas check: unknown --format {fmt!r}; use text or json", file=sys.stderr)
-        return USAGE
+        return _usage_error("check", f"unknown --format {fmt!r}; use text or json")
     if against is None:
-        locked = _read(lock_path)
+        try:
+            locked = _read(lock_path)
+        except LockUnreadable as error:
+            return _usage_error("check", str(error))
         if locked is None:
-            raise GordonError(f"{_shown(lock_path)} is missing: run `gordon schemas lock` to write it")
+            message = (
+                f"{_shown(lock_path)} is missing: run `gordon schemas lock` to write it (or pass --lock)"
+            )
+            return _usage_error("check", message)
         baseline = locked
     else:
         try:
             baseline = lock_at(root, against)
         except RefError as error:
-            print(f"gordon schemas check: {error}", file=sys.stderr)
-            return USAGE
+            return _usage_error("check", str(error))
         except RefLoadError as error:
             raise GordonError(str(error)) from None
-    findings = gate(registry, baseline, today=today, lock_warnings=against is None)
+    findings = _gate(registry, baseline, today=today, lock_warnings=against is None)
     report(findings, fmt, out)
     return 1 if error_count(findings) else 0
 
 
 def lock(registry: Registry, lock_path: Path, *, today: date | None = None, out: TextIO | None = None) -> int:
     """`gordon schemas lock`: record the registry in the lock when the check finds no error; else print
-    the errors and refuse (GordonError, exit 1)."""
+    the errors and refuse (GordonError, exit 1). A lock that exists but cannot be read is exit 2."""
     from registry.compat.findings import Severity
-    from registry.compat.gate import gate
     from registry.compat.lock import Lock, current, updated, write
 
     out = out or sys.stdout
-    baseline = _read(lock_path) or Lock()
-    findings = gate(registry, baseline, today=today, lock_warnings=False)
+    try:
+        baseline = _read(lock_path) or Lock()
+    except LockUnreadable as error:
+        return _usage_error("lock", str(error))
+    findings = _gate(registry, baseline, today=today, lock_warnings=False)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors:
         for item in errors:
@@ -141,16 +155,41 @@ def lock(registry: Registry, lock_path: Path, *, today: date | None = None, out:
     return 0
 
 
+class LockUnreadable(Exception):
+    """A lock path that exists but cannot be read or parsed (a usage error: exit 2, not a break)."""
+
+
+def _usage_error(command: str, message: str) -> int:
+    print(f"gordon schemas {command}: {message}", file=sys.stderr)
+    return USAGE
+
+
 def _read(path: Path) -> Lock | None:
-    """The lock at `path`, None when there is none; a lock that cannot be read is a GordonError."""
+    """The lock at `path`, None when there is no file there; LockUnreadable (one line) otherwise."""
     from registry.compat.lock import LockError, read
 
     try:
         return read(path)
     except LockError as error:
-        raise GordonError(f"{_shown(path)}: {error}") from None
+        raise LockUnreadable(f"{_shown(path)}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise LockUnreadable(f"{_shown(path)}: not UTF-8 text ({error.reason})") from None
     except OSError as error:
-        raise GordonError(f"cannot read {_shown(path)}: {error.strerror or error}") from None
+        raise LockUnreadable(f"cannot read {_shown(path)}: {error.strerror or error}") from None
+
+
+def _gate(registry: Registry, baseline: Lock, *, today: date | None, lock_warnings: bool) -> list[Finding]:
+    """The gate's findings; a payload model pydantic cannot turn into a JSON Schema is one GordonError
+    line naming the model's module, not a traceback."""
+    from pydantic.errors import PydanticUserError
+
+    from gordon.loading import describe
+    from registry.compat.gate import gate
+
+    try:
+        return gate(registry, baseline, today=today, lock_warnings=lock_warnings)
+    except PydanticUserError as error:
+        raise GordonError(f"cannot build the JSON Schemas of the registry: {describe(error)}") from None
 
 
 def report(findings: list[Finding], fmt: str, out: TextIO) -> None:

@@ -18,7 +18,7 @@ def compare_channels(old: Channel, new: Channel) -> list[Finding]:
     subject = new.template
     found: list[Finding] = []
     if old.template != new.template:
-        found.append(finding("C602", subject, 0, "subject template changed", old.template, new.template))
+        found.append(finding("C602", subject, None, "subject template changed", old.template, new.template))
     found += _parameters(old, new)
     for message in old.messages:
         if message not in new.messages:
@@ -27,10 +27,10 @@ def compare_channels(old: Channel, new: Channel) -> list[Finding]:
             )
     if old.producer != new.producer:
         message = f"producer changed from {old.producer} to {new.producer}"
-        found.append(finding("C608", subject, 0, message, old.producer, new.producer))
+        found.append(finding("C608", subject, None, message, old.producer, new.producer))
     for durable in old.consumers:
         if durable not in new.consumers:
-            found.append(finding("C609", subject, 0, f"consumer durable {durable} removed", durable, None))
+            found.append(finding("C609", subject, None, f"consumer durable {durable} removed", durable, None))
     return found
 
 
@@ -45,13 +45,13 @@ def _parameters(old: Channel, new: Channel) -> list[Finding]:
         for a, b in zip(before, after, strict=True):
             if a != b and a not in after and b not in before:
                 renamed |= {a, b}
-                found.append(finding("C605", subject, 0, f"parameter {a} renamed to {b}", a, b))
+                found.append(finding("C605", subject, None, f"parameter {a} renamed to {b}", a, b))
     for name in before:
         if name not in after and name not in renamed:
-            found.append(finding("C604", subject, 0, f"parameter {name} removed", name, None))
+            found.append(finding("C604", subject, None, f"parameter {name} removed", name, None))
     for name in after:
         if name not in before and name not in renamed:
-            found.append(finding("C603", subject, 0, f"parameter {name} added", None, name))
+            found.append(finding("C603", subject, None, f"parameter {name} added", None, name))
     for name, values in old.params.items():
         kept = new.params.get(name)
         if not values or kept is None or not kept:
@@ -59,11 +59,11 @@ def _parameters(old: Channel, new: Channel) -> list[Finding]:
         for value in values:
             if value not in kept:
                 message = f"parameter {name}: value {value!r} removed"
-                found.append(finding("C606", subject, 0, message, value, None))
+                found.append(finding("C606", subject, None, message, value, None))
     return found
 
 
-def _version(message: str) -> int:
-    """N of `Name.vN`, or 0 when the name has another shape."""
+def _version(message: str) -> int | None:
+    """N of `Name.vN`, or None when the name has another shape."""
     match = _MESSAGE.fullmatch(message)
-    return int(match.group(1)) if match else 0
+    return int(match.group(1)) if match else None

@@ -1,5 +1,7 @@
-"""Constraint rules: a value the old schema accepted that the new one rejects is a break (C331);
-the reverse only warns (C332). Bounds, lengths, counts, `multipleOf`, `pattern`, `uniqueItems`."""
+"""Constraint rules: a value the old schema accepted that the new one rejects is a break (C331), and so
+is the reverse (C332): a consumer still validating with the old schema rejects what producers may now
+send (`gt=0` -> `ge=0` lets 0 through), the both-directions rule types (C302/C303) and enums
+(C321/C322) follow. Bounds, lengths, counts, `multipleOf`, `pattern`, `uniqueItems`."""
 
 from __future__ import annotations
 

@@ -17,12 +17,14 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One rule's verdict about one place in a payload; `path` points into the data (`$.legs[].price`)."""
+    """One rule's verdict about one place in a payload; `path` points into the data (`$.legs[].price`).
+    `version` is None for a finding about the subject as a whole (its channel, its lint), which then
+    prints no version."""
 
     rule: str
     severity: Severity
     subject: str
-    version: int
+    version: int | None
     path: str
     message: str
     old: object | None = None
@@ -42,7 +44,8 @@ class Finding:
         }
 
     def __str__(self) -> str:
-        line = f"{self.rule} {self.severity.value} {self.subject} v{self.version} {self.path}: "
+        version = "" if self.version is None else f" v{self.version}"
+        line = f"{self.rule} {self.severity.value} {self.subject}{version} {self.path}: "
         line += self.message
         if self.old is not None or self.new is not None:
             line += f" (old={_render(self.old)}, new={_render(self.new)})"

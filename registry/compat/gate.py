@@ -15,6 +15,7 @@ from registry.compat.lock import Lock, LockedSubject, current
 from registry.compat.rules import BY_ID
 from registry.compat.versions import added_subject, compare_versions, schema_findings
 from registry.compat.windows import check_windows
+from registry.compat.wire import check_examples
 from registry.lint import LINT_RULES, lint
 from registry.registry import Registry
 
@@ -36,10 +37,12 @@ def gate(
     `lock_warnings` adds C505 where the registry differs from the baseline in a compatible way (it is
     a lock that needs `gordon schemas lock`); with another git ref as the baseline, turn it off.
     """
-    found = [Finding(f.rule, Severity.ERROR, f.subject, 0, "$", f.message) for f in lint(registry)]
-    found += compare(baseline, current(registry), lock_warnings=lock_warnings)
+    found = [Finding(f.rule, Severity.ERROR, f.subject, None, "$", f.message) for f in lint(registry)]
+    now = current(registry)
+    found += compare(baseline, now, lock_warnings=lock_warnings)
     for subject in registry.subjects:
         found += check_windows(subject, today or date.today())
+        found += check_examples(subject, baseline.subjects.get(subject.name), now.subjects[subject.name])
     return found
 
 
@@ -52,10 +55,10 @@ def compare(baseline: Lock, now: Lock, *, lock_warnings: bool = True) -> list[Fi
         found += compare_channels(old.channel, new.channel)
         found += compare_versions(old, new, lock_warnings=lock_warnings)
         if lock_warnings and old.channel != new.channel:
-            found.append(finding("C505", new.channel.template, 0, "channel facts changed since the lock"))
+            found.append(finding("C505", new.channel.template, None, "channel facts changed since the lock"))
     for old in removed:
         template = old.channel.template
-        found.append(finding("C601", template, 0, f"subject {old.name} was removed", template, None))
+        found.append(finding("C601", template, None, f"subject {old.name} was removed", template, None))
     for new in added:
         found += schema_findings(new)
         found += added_subject(new, lock_warnings=lock_warnings)

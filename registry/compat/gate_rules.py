@@ -1,4 +1,5 @@
-"""Rule ids of the registry-level gate (C5xx: versions and migration windows; C6xx: channels)."""
+"""Rule ids of the registry-level gate (C5xx: versions and migration windows; C6xx: channels; C7xx: the
+wire, from each payload's EXAMPLES)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ _TABLE: Final = (
     Rule("C607", _E, "a message (Name.vN) was removed from a channel"),
     Rule("C608", _E, "the producer changed (the send operation was removed)"),
     Rule("C609", _E, "a consumer durable was removed (a receive operation was removed)"),
+    # the wire: each payload's declared EXAMPLES, encoded by the codec
+    Rule("C701", _E, "an example (EXAMPLES) is not a valid payload of its model"),
+    Rule("C702", _E, "an example's wire JSON is rejected by a locked revision (or the current schema)"),
+    Rule("C703", _E, "an example's wire JSON does not decode back through the codec"),
 )
 
 GATE_BY_ID: Final[MappingProxyType[str, Rule]] = MappingProxyType({rule.id: rule for rule in _TABLE})
@@ -43,13 +48,13 @@ GATE_RULES: Final[MappingProxyType[str, str]] = MappingProxyType({r.id: r.summar
 def finding(
     rule: str,
     subject: str,
-    version: int,
+    version: int | None,
     message: str,
     old: object | None = None,
     new: object | None = None,
     *,
     path: str = "$",
 ) -> Finding:
-    """A finding of a gate rule, at the table's severity."""
+    """A finding of a gate rule, at the table's severity (`version` None: about the whole subject)."""
     severity = GATE_BY_ID[rule].severity
     return Finding(rule, severity, subject, version, path, message, old, new)

@@ -47,7 +47,7 @@ _TABLE: Final = (
     Rule("C321", _E, "an enum value was removed"),
     Rule("C322", _E, "an enum value was added (a warning when consumers accept unknown values)"),
     Rule("C331", _E, "a constraint was tightened or added"),
-    Rule("C332", _W, "a constraint was loosened or removed"),
+    Rule("C332", _E, "a constraint was loosened or removed (old consumers reject what it now admits)"),
     # documentation only
     Rule("C401", _W, "a description changed"),
     Rule("C402", _W, "a title changed"),

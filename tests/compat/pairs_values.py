@@ -366,3 +366,30 @@ class NestedForbidOld(Payload):
 
 class NestedForbidNew(Payload):
     part: ForbidPartV2
+
+
+# --- loosened constraints: old consumers reject what the new schema admits (C332 breaks) ------
+
+
+class PriceGtToGeOld(Payload):
+    price: Annotated[float, Field(gt=0, description="Price in quote currency")]
+
+
+class PriceGtToGeNew(Payload):
+    price: Annotated[float, Field(ge=0, description="Price in quote currency")]
+
+
+class LowerBoundRemovedOld(Payload):
+    version: Annotated[int, Field(ge=1)]
+
+
+class LowerBoundRemovedNew(Payload):
+    version: int
+
+
+class NestedOpenedOld(Payload):
+    part: ForbidPartV2
+
+
+class NestedOpenedNew(Payload):
+    part: ForbidPartV1

@@ -107,6 +107,9 @@ CASES = [
     case(v.UpperBoundOld, v.UpperBoundNew, "C331"),
     case(v.SetToListOld, v.SetToListNew, "C332"),
     case(v.NestedForbidOld, v.NestedForbidNew, "C331", C331="$.part"),
+    case(v.PriceGtToGeOld, v.PriceGtToGeNew, "C332", C332="$.price"),
+    case(v.LowerBoundRemovedOld, v.LowerBoundRemovedNew, "C332", C332="$.version"),
+    case(v.NestedOpenedOld, v.NestedOpenedNew, "C332", C332="$.part"),
     # documentation
     case(m.DescriptionOld, m.DescriptionNew, "C401", C401="$.ts_ms"),
     case(m.TitleOld, m.TitleNew, "C402"),
@@ -161,14 +164,52 @@ def test_added_enum_value_breaks_unless_consumers_accept_unknown_values() -> Non
     assert (closed.path, closed.old, closed.new) == ("$.side", None, "close")
 
 
-def test_loosening_and_documentation_only_warn() -> None:
-    warn_only = [c for c in CASES if c.rules and c.rules <= {"C205", "C332", "C401", "C402", "C403"}]
+def test_documentation_and_order_only_warn() -> None:
+    warn_only = [c for c in CASES if c.rules and c.rules <= {"C205", "C401", "C402", "C403", "C404", "C405"}]
     assert len(warn_only) >= 8
     for c in warn_only:
         old = c.old.model_json_schema(mode="validation")
         new = c.new.model_json_schema(mode="validation")
         findings = diff_revision(old, new, subject=SUBJECT, version=1)
         assert {f.severity for f in findings} == {Severity.WARNING}, c.name
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "rule"),
+    [
+        (v.GeToGtOld, v.GeToGtNew, "C331"),
+        (v.GtToGeOld, v.GtToGeNew, "C332"),
+        (v.PriceGtToGeOld, v.PriceGtToGeNew, "C332"),
+        (v.MaxLengthUpOld, v.MaxLengthUpNew, "C332"),
+        (v.PatternRemovedOld, v.PatternRemovedNew, "C332"),
+        (v.IntToFloatOld, v.IntToFloatNew, "C302"),
+        (v.FloatToIntOld, v.FloatToIntNew, "C303"),
+        (v.EnumValueAddedOld, v.EnumValueAddedNew, "C322"),
+        (v.EnumValueRemovedOld, v.EnumValueRemovedNew, "C321"),
+    ],
+)
+def test_constraints_break_both_ways_like_types_and_enums(
+    old: type[BaseModel], new: type[BaseModel], rule: str
+) -> None:
+    """A tightening rejects old events; a loosening (`gt=0` -> `ge=0`) sends old consumers a value
+    they reject: both need a new version, as widening and narrowing a type or an enum do."""
+    findings = diff_revision(
+        old.model_json_schema(mode="validation"),
+        new.model_json_schema(mode="validation"),
+        subject=SUBJECT,
+        version=1,
+    )
+    assert [(f.rule, f.severity) for f in findings] == [(rule, Severity.ERROR)]
+
+
+def test_loosened_bound_shows_both_keywords() -> None:
+    old = v.PriceGtToGeOld.model_json_schema(mode="validation")
+    new = v.PriceGtToGeNew.model_json_schema(mode="validation")
+    (finding,) = diff_revision(old, new, subject=SUBJECT, version=1)
+    assert str(finding) == (
+        "C332 error trading.fills.{bot_id} v1 $.price: lower bound loosened"
+        ' (old={"exclusiveMinimum":0}, new={"minimum":0})'
+    )
 
 
 def test_rename_names_both_fields() -> None:

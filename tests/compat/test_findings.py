@@ -67,4 +67,12 @@ def test_rule_table_ids_and_descriptions() -> None:
         assert "\n" not in summary
         assert BY_ID[rule_id].summary == summary
     warnings = {rule_id for rule_id, rule in BY_ID.items() if rule.severity is Severity.WARNING}
-    assert warnings == {"C205", "C332", "C401", "C402", "C403", "C404", "C405"}
+    assert warnings == {"C205", "C401", "C402", "C403", "C404", "C405"}
+
+
+def test_a_finding_about_the_whole_subject_prints_no_version() -> None:
+    finding = Finding(
+        "C609", Severity.ERROR, "trading.fills.{bot_id}", None, "$", "consumer durable x removed"
+    )
+    assert str(finding) == "C609 error trading.fills.{bot_id} $: consumer durable x removed"
+    assert json.loads(json.dumps(finding.to_dict()))["version"] is None

@@ -79,7 +79,7 @@ def test_a_locked_version_that_is_gone_breaks() -> None:
 
 def test_lock_warnings_name_unrecorded_versions() -> None:
     findings = gate(registry(widgets(WidgetV1, WidgetV2)), locked(widgets(WidgetV1)), today=TODAY)
-    assert [(f.rule, f.version) for f in findings] == [("C505", 2), ("C505", 0)]
+    assert [(f.rule, f.version) for f in findings] == [("C505", 2), ("C505", None)]
 
 
 def test_schema_of_each_current_version_is_checked_alone() -> None:
@@ -126,7 +126,7 @@ def test_missing_upcaster_and_consumers_that_cannot_get_the_version() -> None:
     reg = registry(widgets(WidgetV1, WidgetV2, upcasters=(), consumers=(MANAGER, RISK)))
     findings = check(reg, locked(widgets(WidgetV1)))
     lint = [f for f in findings if f.rule.startswith("L")]
-    assert [(f.rule, f.version, f.path) for f in lint] == [("L107", 0, "$")]
+    assert [(f.rule, f.version, f.path) for f in lint] == [("L107", None, "$")]
     gate_rules = [(f.rule, f.version) for f in findings if f.rule.startswith("C")]
     assert gate_rules == [("C515", 1), ("C516", 1), ("C516", 1)]
     assert {f.message.split()[1] for f in findings if f.rule == "C516"} == {"manager-widgets", "risk-widgets"}
@@ -207,12 +207,12 @@ def test_lint_findings_come_first_in_the_same_shape() -> None:
     loud = widgets(WidgetV1, template="trading.Widgets.{bot_id}")
     findings = check(registry(loud), locked(loud))
     assert [(f.rule, f.severity, f.subject, f.version, f.path) for f in findings] == [
-        ("L105", Severity.ERROR, "trading.Widgets.{bot_id}", 0, "$")
+        ("L105", Severity.ERROR, "trading.Widgets.{bot_id}", None, "$")
     ]
-    assert str(findings[0]).startswith("L105 error trading.Widgets.{bot_id} v0 $: token 'Widgets'")
+    assert str(findings[0]).startswith("L105 error trading.Widgets.{bot_id} $: token 'Widgets'")
 
 
-@pytest.mark.parametrize("prefix", ["C1", "C2", "C3", "C4", "C5", "C6", "L1"])
+@pytest.mark.parametrize("prefix", ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "L1"])
 def test_rule_table_covers_every_family(prefix: str) -> None:
     assert any(rule_id.startswith(prefix) for rule_id in ALL_RULES)
 
@@ -223,3 +223,17 @@ def test_rule_ids_are_unique_across_tables() -> None:
     from registry.lint import LINT_RULES
 
     assert len(ALL_RULES) == len(RULES) + len(GATE_RULES) + len(LINT_RULES)
+
+
+def test_subject_level_findings_print_no_version() -> None:
+    removed = check(registry(widgets(WidgetV1)), locked(widgets(WidgetV1), gadgets()))
+    moved = check(registry(widgets(WidgetV1, template="trading.gizmos.{bot_id}")), locked(widgets(WidgetV1)))
+    lines = [str(f) for f in removed + moved]
+    assert lines[0] == (
+        "C601 error trading.gadgets.{color} $: subject trading.gadgets.{color} was removed"
+        ' (old="trading.gadgets.{color}", new=null)'
+    )
+    assert lines[1].startswith("C602 error trading.gizmos.{bot_id} $: subject template changed")
+    assert all(" v0 " not in line for line in lines)
+    assert {f.version for f in removed + moved} == {None}
+    assert removed[0].to_dict()["version"] is None
