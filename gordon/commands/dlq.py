@@ -113,9 +113,10 @@ def _with_nats(work: Callable[[JetStreamContext, str], Awaitable[T]]) -> T:
     """Connect to $GORDON_NATS_URL, run `work(js, dlq stream name)`, turn failures into one line."""
     from schemas.streams import DLQ
 
-    url = Settings.from_env().nats_url
+    settings = Settings.from_env()
+    url = settings.nats_url
     if url is None:
-        raise GordonError(f"{NATS_URL} is not set: it must name the NATS server that holds {DLQ.name}")
+        raise GordonError(settings.not_set(NATS_URL, f"the NATS server that holds {DLQ.name}"))
     return asyncio.run(_session(url, DLQ.name, work))
 
 

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     database_url = args.database_url or settings.database_url
     if not nats_url or not database_url:
         missing = NATS_URL if not nats_url else DATABASE_URL
-        raise GordonError(f"{missing} is not set (or pass --{missing[7:].lower().replace('_', '-')})")
+        option = "--" + missing.removeprefix("GORDON_").lower().replace("_", "-")
+        raise GordonError(settings.not_set(missing, f"or pass {option}"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     async def main() -> None:

@@ -32,9 +32,10 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Migrate, print one line saying where the database is; errors raise `GordonError`."""
-    url: str | None = args.database_url or Settings.from_env().database_url
+    settings = Settings.from_env()
+    url: str | None = args.database_url or settings.database_url
     if not url:
-        raise GordonError(f"no database: set {DATABASE_URL} or pass --database-url")
+        raise GordonError(settings.not_set(DATABASE_URL, "or pass --database-url"))
     migrate.upgrade(url, args.revision)
     print(f"gordon migrate: {redact_password(url)} is at {args.revision}")
     return 0

@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
     dsn = args.database_url or settings.database_url
     nats_url = args.nats_url or settings.nats_url
     if not dsn:
-        raise GordonError(f"no database: set {DATABASE_URL} or pass --database-url")
+        raise GordonError(settings.not_set(DATABASE_URL, "or pass --database-url"))
     if not nats_url:
-        raise GordonError(f"no NATS server: set {NATS_URL} or pass --nats-url")
+        raise GordonError(settings.not_set(NATS_URL, "or pass --nats-url"))
     report = asyncio.run(_audit(dsn, nats_url, args.since_ms, not args.dry_run))
     print(f"gordon outbox audit: {report.line()}")
     for event_id, reason in report.not_stored.items():

@@ -59,9 +59,10 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _database_url(args: argparse.Namespace) -> str:
-    url: str | None = args.database_url or Settings.from_env().database_url
+    settings = Settings.from_env()
+    url: str | None = args.database_url or settings.database_url
     if not url:
-        raise GordonError(f"no database: set {DATABASE_URL} or pass --database-url")
+        raise GordonError(settings.not_set(DATABASE_URL, "or pass --database-url"))
     return url
 
 

@@ -41,9 +41,10 @@ def run_export(args: argparse.Namespace) -> int:
         raise GordonError(str(refused)) from None
     if not args.out.parent.is_dir():
         raise GordonError(f"--out: folder {args.out.parent} does not exist")
-    url = Settings.from_env().nats_url
+    settings = Settings.from_env()
+    url = settings.nats_url
     if not url:
-        raise GordonError(f"{NATS_URL} is not set: it must name the NATS server that holds {args.stream}")
+        raise GordonError(settings.not_set(NATS_URL, f"the NATS server that holds {args.stream}"))
 
     async def work() -> Exported:
         async with jetstream(url) as js:

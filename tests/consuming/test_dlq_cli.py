@@ -154,6 +154,8 @@ async def test_replay_of_a_bad_sequence_is_one_line_and_replays_nothing(
 async def test_dlq_needs_gordon_nats_url(nats_url: str) -> None:
     run = await gordon("dlq", "list", nats_url=None)
     assert run.code == 1
-    assert run.err.strip() == (
-        "gordon dlq: GORDON_NATS_URL is not set: it must name the NATS server that holds gordon-dlq"
+    assert run.err.count("\n") == 1
+    assert run.err.startswith(
+        "gordon dlq: GORDON_NATS_URL is not set (the NATS server that holds gordon-dlq), and no `gordon up` "
+        "is running with GORDON_DATA_DIR="
     )
