@@ -16,8 +16,7 @@ from nats.js import JetStreamContext
 from pydantic import Field
 
 from bench.samples import samples
-from consumers.consumer import Consumer
-from consumers.delivery import Delivery, Redelivery
+from consumers.core import Attempt, ConsumeCore
 from registry import headers as h
 from registry.codec import MAX_PAYLOAD_BYTES, Codec, DecodeError, EncodeError
 from registry.event import Event
@@ -207,17 +206,15 @@ class FakeMsg:
         self.termed = True
 
 
-def receive(case: Case, raw: bytes) -> tuple[Delivery[Any] | None, FakeJs, FakeMsg]:
-    """What `Consumer` does with one message carrying `raw` (its first delivery)."""
+def receive(case: Case, raw: bytes) -> tuple[Attempt[Any] | None, FakeJs, FakeMsg]:
+    """What both consumer surfaces (the shared `ConsumeCore`) do with one message carrying `raw`
+    (its first delivery)."""
     js = FakeJs()
-    redelivery = Redelivery("manager-fuzz", 5, (1.0,), cast(JetStreamContext, js))
-    consumer = Consumer(
-        cast(JetStreamContext, js), cast(Any, None), case.codec, redelivery, cast(Any, None), ""
-    )
+    core = ConsumeCore("manager-fuzz", case.codec, 5, (1.0,), lambda: cast(JetStreamContext, js))
     meta = SimpleNamespace(num_delivered=1, stream="gordon-bus", sequence=SimpleNamespace(stream=7))
     msg = FakeMsg("test.subject", raw, {h.MSG_ID: "m-1"}, meta)
-    delivery = asyncio.run(consumer._receive(cast(Any, msg)))
-    return delivery, js, msg
+    attempt = asyncio.run(core.receive(cast(Any, msg)))
+    return attempt, js, msg
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
