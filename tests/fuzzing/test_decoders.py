@@ -225,17 +225,17 @@ def test_a_consumer_hands_over_the_event_or_dead_letters_it_with_the_reason(
 ) -> None:
     raw = data.draw(hostile(case.valid))
     outcome = decode_or_reason(case, raw)
-    delivery, js, msg = receive(case, raw)
+    attempt, js, msg = receive(case, raw)
     if isinstance(outcome, str):
-        assert delivery is None
+        assert attempt is None
         assert msg.termed
         [(subject, _, headers)] = js.published
         assert subject == "dlq.manager-fuzz"
         assert headers[h.DLQ_REASON].startswith("decode: ")
         assert headers[h.DLQ_SEQUENCE] == "7"
     else:
-        assert delivery is not None
-        assert delivery.event == outcome
+        assert attempt is not None
+        assert attempt.event == outcome
         assert not js.published
         assert not msg.termed
 
@@ -245,8 +245,8 @@ def test_a_dead_letter_too_big_for_the_server_keeps_its_reason_and_size() -> Non
     payload behind (the original stays in its stream) instead of the server dropping the connection."""
     fills = next(c for c in CASES if c.subject.template_text == "trading.fills.{bot_id}")
     raw = b" " * (MAX_PAYLOAD_BYTES - 100)
-    delivery, js, msg = receive(fills, raw)
-    assert delivery is None
+    attempt, js, msg = receive(fills, raw)
+    assert attempt is None
     assert msg.termed
     [(_, data, headers)] = js.published
     assert data == b""
