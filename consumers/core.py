@@ -34,6 +34,7 @@ class Outcome(Enum):
     """How a delivery was settled."""
 
     ACKED = "acked"
+    """The handler succeeded; acknowledged."""
     RETRIED = "retried"
     """The handler failed; NAK'd for redelivery."""
     GAVE_UP = "gave-up"
@@ -136,6 +137,7 @@ class ConsumeCore(Generic[E]):
         self._settled(msg, Outcome.DEAD_LETTERED, attempt)
 
     async def _send_letter(self, msg: Msg, reason: str) -> None:
+        """Publish the letter, TERM `msg` and say so in the log; the callers observe the outcome."""
         meta = msg.metadata
         letter = DeadLetter(
             subject=msg.subject,
