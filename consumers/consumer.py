@@ -6,6 +6,7 @@ server sees it: no server-side `backoff` (nats-server replaces `ack_wait` with `
 30 s ack wait became 1 s; the declared backoff is applied to NAKs instead), and `max_deliver` + 1
 (the extra delivery only happens when the last attempt was never settled — a crash or an expired
 ack wait — and is spent sending the message to the dead letters, never losing it silently).
+Decoding, NAK delays and dead letters are the shared `ConsumeCore`'s, as for the FastStream subscribers.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ import dataclasses
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, ConsumerInfo
 from nats.js.errors import NotFoundError
 
-from consumers.delivery import Delivery, Redelivery
+from consumers.core import ConsumeCore
+from consumers.delivery import Delivery
 from consumers.subscription import consumer_config
-from registry.codec import Codec, DecodeError
 from registry.event import Event
 from registry.registry import Registry
 from registry.subject import ConsumerSpec, Service, Subject
@@ -107,20 +107,19 @@ class Consumer(Generic[E]):
         self,
         js: JetStreamContext,
         sub: JetStreamContext.PullSubscription,
-        codec: Codec[E],
-        redelivery: Redelivery,
+        core: ConsumeCore[E],
         info: ConsumerInfo,
         applied: str,
         in_flight: int = 1,
     ) -> None:
         self.js = js
-        self.codec = codec
-        self.durable = redelivery.durable
+        self.core = core
+        self.codec = core.codec
+        self.durable = core.durable
         self.info = info
         self.applied = applied
         self.in_flight = in_flight
         self._sub = sub
-        self._redelivery = redelivery
         self._unsettled: list[Delivery[E]] = []
         self._closed = False
 
@@ -148,8 +147,8 @@ class Consumer(Generic[E]):
         applied = await ensure_durable(js, stream, config)
         sub = await js.pull_subscribe_bind(durable=durable, stream=stream)
         info = await js.consumer_info(stream, durable)
-        redelivery = Redelivery(durable, spec.max_deliver, spec.backoff_s, js)
-        return cls(js, sub, registry.codec(subject), redelivery, info, applied, in_flight)
+        core = ConsumeCore.declared(registry, subject, spec, durable, lambda: js)
+        return cls(js, sub, core, info, applied, in_flight)
 
     # The timeout is each pull request's expiry: cancelling a fetch from outside could strand a message
     # the server already sent until its ack wait runs out.
@@ -175,25 +174,11 @@ class Consumer(Generic[E]):
                 if self._closed:
                     raise ConsumerClosedError(f"{self.durable}: consumer is closed") from None
                 continue
-            delivery = await self._receive(msgs[0])
-            if delivery is not None:
+            attempt = await self.core.receive(msgs[0])
+            if attempt is not None:
+                delivery = Delivery(attempt, self.core)
                 self._unsettled.append(delivery)
                 return delivery
-
-    async def _receive(self, msg: Msg) -> Delivery[E] | None:
-        deliveries = msg.metadata.num_delivered
-        if deliveries > self._redelivery.max_deliver:
-            reason = (
-                f"never settled in {deliveries - 1} deliveries (handler crashed or exceeded the ack wait)"
-            )
-            await self._redelivery.dead_letter(msg, reason)
-            return None
-        try:
-            event = self.codec.decode(msg.data)
-        except DecodeError as exc:
-            await self._redelivery.dead_letter(msg, f"decode: {exc.reason}")
-            return None
-        return Delivery(msg, event, self._redelivery)
 
     async def close(self) -> None:
         """Stop pulling; the durable stays. Unsettled deliveries come back after the ack wait."""

@@ -1,5 +1,5 @@
-"""Prometheus metrics of the bus, consume side: events handled, failed and dead-lettered per subject
-template and consumer, and each durable's pending counts read from `consumer_info`."""
+"""Prometheus metrics of the bus, consume side: events handled, failed, dead-lettered and redelivered per
+subject template and consumer (counted by consumers.core), and each durable's pending counts."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from producers.metrics import template_of
 
 CONSUMED = Counter("gordon_events_consumed", "Events a consumer handled and acked.", ["subject", "consumer"])
 CONSUME_ERRORS = Counter(
-    "gordon_consume_errors", "Handler failures (the message is redelivered).", ["subject", "consumer"]
+    "gordon_consume_errors",
+    "Handler failures (the message is redelivered, or dead-lettered on its last attempt).",
+    ["subject", "consumer"],
 )
 DEAD_LETTERS = Counter(
     "gordon_dead_letters", "Messages sent to the dead-letter stream.", ["subject", "consumer"]
+)
+REDELIVERED = Counter(
+    "gordon_events_redelivered",
+    "Deliveries after a message's first (a NAK, an expired ack wait or a crashed consumer).",
+    ["subject", "consumer"],
 )
 PENDING = Gauge(
     "gordon_consumer_pending",
@@ -38,6 +45,11 @@ def consume_failed(subject: str, consumer: str) -> None:
 def dead_lettered(subject: str, consumer: str) -> None:
     """Count one message dead-lettered by `consumer`."""
     DEAD_LETTERS.labels(template_of(subject), consumer).inc()
+
+
+def redelivered(subject: str, consumer: str) -> None:
+    """Count one delivery of a message `consumer` was given before."""
+    REDELIVERED.labels(template_of(subject), consumer).inc()
 
 
 async def observe_pending(js: JetStreamContext, stream: str, consumer: str) -> int:

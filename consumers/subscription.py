@@ -1,8 +1,8 @@
-"""FastStream subscribers built from a registry declaration: durable, manual ack, decode, dead letters."""
+"""FastStream subscribers built from a registry declaration: a durable push consumer with manual acks,
+each message run through the shared consume path (consumers.core: decode, ack, backoff, dead letters)."""
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -12,8 +12,7 @@ from faststream.nats import JStream, NatsBroker, NatsMessage
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from consumers.dead_letters import DeadLetter, send_dead_letter
-from registry.codec import DecodeError
+from consumers.core import ConsumeCore
 from registry.event import Event
 from registry.registry import Registry
 from registry.subject import ConsumerSpec, Service, StartAt, Subject
@@ -21,8 +20,6 @@ from settings import nats_login
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E], Awaitable[None]]
-
-log = logging.getLogger(__name__)
 
 _DELIVER = {
     StartAt.NEW: DeliverPolicy.NEW,
@@ -80,16 +77,14 @@ def subscriber(
     The handler gets the newest payload type (older versions upcast). It is acked after it returns
     (so after its transaction commits); an exception NAKs with the declared backoff; at `max_deliver`
     the message goes to the dead-letter stream and is terminated. Undecodable bytes are dead-lettered
-    at once: redelivering them cannot help.
+    at once: redelivering them cannot help. All of that is `ConsumeCore.handle`, the pull `Consumer`'s too.
     """
     spec = subject.consumer(service)
     config = consumer_config(subject, spec, values)
-    codec = registry.codec(subject)
     durable = config.durable_name or ""
     # A fixed deliver subject under the service's own inbox: the durable keeps working once NATS
     # authorization (gordon.nats_auth) lets the service subscribe only there, whoever created it.
     config.deliver_subject = f"{nats_login.inbox_prefix(service.value)}.{durable}"
-    backoff = list(spec.backoff_s) or [1.0]
     with warnings.catch_warnings():
         # One push durable per logical consumer is the point: it keeps the stream's order.
         warnings.filterwarnings("ignore", "The JetStream Push consumer", RuntimeWarning)
@@ -104,45 +99,12 @@ def subscriber(
             title=f"{durable}:{subject.template_text}",
         )
 
+    # The broker connects on start: its JetStream context is looked up when a letter is sent.
+    core = ConsumeCore.declared(registry, subject, spec, durable, lambda: broker.connection.jetstream())
+
     def decorate(handler: Handler[E]) -> Handler[E]:
         async def run(msg: NatsMessage) -> None:
-            raw = msg.raw_message
-            meta = raw.metadata
-            deliveries = meta.num_delivered
-            letter_headers = dict(raw.headers or {})
-
-            async def give_up(reason: str) -> None:
-                letter = DeadLetter(
-                    subject=raw.subject,
-                    data=raw.data,
-                    headers=letter_headers,
-                    stream=meta.stream,
-                    sequence=meta.sequence.stream,
-                    consumer=durable,
-                    deliveries=deliveries,
-                    reason=reason,
-                )
-                await send_dead_letter(broker.connection.jetstream(), letter)
-                await msg.reject()
-
-            try:
-                event = codec.decode(raw.data)
-            except DecodeError as exc:
-                await give_up(f"decode: {exc.reason}")
-                return
-            try:
-                await handler(event)
-            except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                if deliveries >= spec.max_deliver:
-                    await give_up(f"handler failed {deliveries} times: {reason}")
-                    return
-                delay = backoff[min(deliveries - 1, len(backoff) - 1)]
-                seq = meta.sequence.stream
-                log.warning("%s seq %s failed (%s); redelivery in %ss", durable, seq, reason, delay)
-                await msg.nack(delay=delay)
-                return
-            await msg.ack()
+            await core.handle(msg.raw_message, handler)
 
         sub(run)
         return handler

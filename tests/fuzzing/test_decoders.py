@@ -16,8 +16,7 @@ from nats.js import JetStreamContext
 from pydantic import Field
 
 from bench.samples import samples
-from consumers.consumer import Consumer
-from consumers.delivery import Delivery, Redelivery
+from consumers.core import Attempt, ConsumeCore
 from registry import headers as h
 from registry.codec import MAX_PAYLOAD_BYTES, Codec, DecodeError, EncodeError
 from registry.event import Event
@@ -207,17 +206,15 @@ class FakeMsg:
         self.termed = True
 
 
-def receive(case: Case, raw: bytes) -> tuple[Delivery[Any] | None, FakeJs, FakeMsg]:
-    """What `Consumer` does with one message carrying `raw` (its first delivery)."""
+def receive(case: Case, raw: bytes) -> tuple[Attempt[Any] | None, FakeJs, FakeMsg]:
+    """What both consumer surfaces (the shared `ConsumeCore`) do with one message carrying `raw`
+    (its first delivery)."""
     js = FakeJs()
-    redelivery = Redelivery("manager-fuzz", 5, (1.0,), cast(JetStreamContext, js))
-    consumer = Consumer(
-        cast(JetStreamContext, js), cast(Any, None), case.codec, redelivery, cast(Any, None), ""
-    )
+    core = ConsumeCore("manager-fuzz", case.codec, 5, (1.0,), lambda: cast(JetStreamContext, js))
     meta = SimpleNamespace(num_delivered=1, stream="gordon-bus", sequence=SimpleNamespace(stream=7))
     msg = FakeMsg("test.subject", raw, {h.MSG_ID: "m-1"}, meta)
-    delivery = asyncio.run(consumer._receive(cast(Any, msg)))
-    return delivery, js, msg
+    attempt = asyncio.run(core.receive(cast(Any, msg)))
+    return attempt, js, msg
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -228,17 +225,17 @@ def test_a_consumer_hands_over_the_event_or_dead_letters_it_with_the_reason(
 ) -> None:
     raw = data.draw(hostile(case.valid))
     outcome = decode_or_reason(case, raw)
-    delivery, js, msg = receive(case, raw)
+    attempt, js, msg = receive(case, raw)
     if isinstance(outcome, str):
-        assert delivery is None
+        assert attempt is None
         assert msg.termed
         [(subject, _, headers)] = js.published
         assert subject == "dlq.manager-fuzz"
         assert headers[h.DLQ_REASON].startswith("decode: ")
         assert headers[h.DLQ_SEQUENCE] == "7"
     else:
-        assert delivery is not None
-        assert delivery.event == outcome
+        assert attempt is not None
+        assert attempt.event == outcome
         assert not js.published
         assert not msg.termed
 
@@ -248,8 +245,8 @@ def test_a_dead_letter_too_big_for_the_server_keeps_its_reason_and_size() -> Non
     payload behind (the original stays in its stream) instead of the server dropping the connection."""
     fills = next(c for c in CASES if c.subject.template_text == "trading.fills.{bot_id}")
     raw = b" " * (MAX_PAYLOAD_BYTES - 100)
-    delivery, js, msg = receive(fills, raw)
-    assert delivery is None
+    attempt, js, msg = receive(fills, raw)
+    assert attempt is None
     assert msg.termed
     [(_, data, headers)] = js.published
     assert data == b""
