@@ -1,4 +1,4 @@
-"""Shared payload field types and subject parameters (seed 004: ms timestamps, Binance symbols)."""
+"""Shared payload field types and subject parameters (the conventions: UTC ms timestamps, Binance symbols)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ class OrderType(StrEnum):
 
 
 def bot_token(bot_id: UUID) -> str:
-    """The subject token of a bot: its UUID with hyphens replaced by underscores (seed 000)."""
+    """The subject token of a bot: its UUID with hyphens replaced by underscores (NATS tokens stay plain)."""
     return str(bot_id).replace("-", "_")
 
 

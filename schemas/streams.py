@@ -8,7 +8,7 @@ from registry.streams import HOUR, MIB, StreamSpec
 
 BUS = StreamSpec(
     name="gordon-bus",
-    description="Every event of the platform (seed 000): 7 days, 768 MiB, oldest dropped first.",
+    description="Every event of the platform: 7 days, 768 MiB, oldest dropped first.",
     subjects=("market.klines.>", "intents.>", "risk.>", "trading.>"),
     max_age_s=168 * HOUR,
     max_bytes=768 * MIB,
