@@ -14,7 +14,7 @@ from schemas.common import TimestampMs, Version
 
 
 class Breaker(StrEnum):
-    """The platform's circuit breakers, plus `manual` for operator actions on the latch."""
+    """The circuit breakers of seed 003, plus `manual` for operator actions on the latch."""
 
     DRAWDOWN = "drawdown"
     CONNECTIVITY = "connectivity"
