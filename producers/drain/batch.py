@@ -37,6 +37,7 @@ Publish = Callable[[str, bytes, str, dict[str, str]], Awaitable[None]]
 """Core publish of one message: subject, payload, reply subject, headers (nats-py `publish` shape)."""
 
 OP_START, OP_ADD, OP_COMMIT, OP_PING = 0, 1, 2, 4
+EXPECTED_STREAM = Header.EXPECTED_STREAM.value
 BATCH_DISABLED = 10205
 """err_code of a pub ack refusing any batch: the stream lacks `allow_batched`."""
 BATCH_ERRORS = frozenset({BATCH_DISABLED, 10206, 10207, 10208})
@@ -106,7 +107,7 @@ class FastBatches:
         self._flights[batch_id] = flight
         reply = f"{flight.inbox}.{self.flow}.fail."
         last = len(sendable)
-        for seq, row in enumerate(sendable, 1):
+        for seq, (row, headers) in enumerate(sendable, 1):
             if flight.done is not None and flight.done.done():
                 break  # the server ended the batch early (a refused row or a hole): stop sending
             if seq > flight.acked + self.flow * self.window and not await self._stalled(flight, seq):
@@ -114,7 +115,7 @@ class FastBatches:
                 break
             op = OP_COMMIT if seq == last else OP_START if seq == 1 else OP_ADD
             try:
-                await self._publish(row.subject, row.payload, f"{reply}{seq}.{op}.$FI", self._headers(row))
+                await self._publish(row.subject, row.payload, f"{reply}{seq}.{op}.$FI", headers)
             except (NatsError, OSError, TimeoutError) as exc:
                 flight.failure = _inexact(row, f"publish: {type(exc).__name__}: {exc}", False)
                 break
@@ -165,16 +166,19 @@ class FastBatches:
         reason = f"batch ended by the server after {stored} of {flight.sent}: row {why}"
         return BatchResult(stored=flight.rows[:stored], failure=_inexact(row, reason, False))
 
-    def _sendable(self, rows: list[Row], flight: BatchFlight) -> list[Row]:
-        """The rows before the first one over max_payload (refused here: the server would drop the link)."""
-        for i, row in enumerate(rows):
-            if wire_size(row.payload, self._headers(row)) > self.nats.max_payload:
+    def _sendable(self, rows: list[Row], flight: BatchFlight) -> list[tuple[Row, dict[str, str]]]:
+        """Rows with their headers, up to the first one over max_payload (refused here: the server would
+        close the connection over it, and every resend would too)."""
+        out = []
+        limit = self.nats.max_payload
+        for row in rows:
+            headers = headers_of(row)
+            headers[EXPECTED_STREAM] = self.stream
+            if wire_size(row.payload, headers) > limit:
                 flight.failure = Failure(row, "payload exceeds the server's max_payload", True, True)
-                return rows[:i]
-        return rows
-
-    def _headers(self, row: Row) -> dict[str, str]:
-        return {**headers_of(row), Header.EXPECTED_STREAM.value: self.stream}
+                break
+            out.append((row, headers))
+        return out
 
     async def _stalled(self, flight: BatchFlight, seq: int) -> bool:
         """Wait for a flow ack that lets message `seq` go; ping the server for a lost ack meanwhile."""

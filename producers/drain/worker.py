@@ -68,6 +68,7 @@ class Drain:
         self._marked = asyncio.Event()
         self._batches: FastBatches | None = None
         self._per_message_left = 0
+        self._covered: dict[str, bool] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead whenever the lock is free, until `stop` is set; survives NATS and Postgres restarts."""
@@ -299,8 +300,14 @@ class Drain:
     async def _set_aside_strays(self, work: asyncpg.Connection, rows: list[store.Row]) -> list[store.Row]:
         """Quarantine rows whose subject no stream subject covers: JetStream would never store them."""
         keep = []
+        known = self._covered
         for row in rows:
-            if any(covers(f, row.subject) for f in self.config.subjects):
+            covered = known.get(row.subject)
+            if covered is None:
+                covered = any(covers(f, row.subject) for f in self.config.subjects)
+                if len(known) < 100_000:  # subjects repeat; the cap bounds memory against unique ones
+                    known[row.subject] = covered
+            if covered:
                 keep.append(row)
                 continue
             reason = f"subject {row.subject!r} is outside every subject of {self.config.stream}"
