@@ -288,9 +288,7 @@ async def throughput(servers: BenchServers, n: int, rounds: int) -> dict[str, fl
                 await prefill(servers.dsn, n)
                 rates[key].append(await drain_rate(servers.dsn, client, n, None, config))
             await reset(servers.dsn, client)
-            rates["fast_raw"].append(
-                await fast_rate(client, bus, messages_of(n), c.fast_batch_size, c.batch_flow)
-            )
+            rates["fast_raw"].append(await fast_rate(client, bus, messages_of(n), c.fast_rows, c.batch_flow))
             await reset(servers.dsn, client, atomic=True)
             rates["atomic_raw"].append(await atomic_rate(client, bus, messages_of(n)))
     finally:
@@ -334,7 +332,7 @@ def main() -> None:
             "|---|---:|---:|",
             row("raw nats-py `publish_async`, all acks awaited", "raw"),
             row(
-                f"`Drain` as committed: fast batches of {c.fast_batch_size:,}, acked every {c.batch_flow} "
+                f"`Drain` as committed: fast batches of {c.fast_rows:,}, acked every {c.batch_flow} "
                 "(start → all acked and marked)",
                 "drain",
             ),

@@ -23,8 +23,8 @@ class DrainConfig:
     flights: int = 2
     fast_batches: bool = True
     """Publish as fast-ingest batches (nats-server 2.14+, the stream's `allow_batched`) when both allow it."""
-    fast_batch_size: int = 4000
-    """Rows per fast batch (one fetch): only one batch is in the air, so it is larger than `batch_size`."""
+    fast_batch_size: int | None = None
+    """Rows per fast batch (one fetch); unset: 4 x `batch_size`, since only one batch is in the air."""
     batch_flow: int = 250
     """A fast batch's ack cadence: the server acks every `batch_flow` messages."""
     batch_window: int = 4
@@ -45,3 +45,8 @@ class DrainConfig:
     keepalive_idle_s: int = 5
     keepalive_interval_s: int = 2
     keepalive_count: int = 3
+
+    @property
+    def fast_rows(self) -> int:
+        """Rows per fast batch."""
+        return self.fast_batch_size or 4 * self.batch_size

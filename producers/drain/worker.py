@@ -157,6 +157,7 @@ class Drain:
             publish=self._publish,
         )
         await batches.start()
+        log.info("drain: fast batches of up to %d rows, acked every %d", c.fast_rows, c.batch_flow)
         return batches
 
     def _version(self) -> str:
@@ -227,7 +228,7 @@ class Drain:
                     task.result()  # re-raises what stopped it
                     raise LostLeadership("a drain task ended")
             if len(flights) < c.flights and (not flights or flights[-1].failure is None):
-                size = c.fast_batch_size if self._batching() else c.batch_size
+                size = c.fast_rows if self._batching() else c.batch_size
                 rows = await self._set_aside_strays(work, await store.fetch(work, size, list(outstanding)))
                 if rows:
                     idle = 0

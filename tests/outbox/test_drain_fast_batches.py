@@ -109,7 +109,7 @@ async def test_a_lost_commit_costs_a_deduplicated_resend(
     async def no_commit(subject: str, payload: bytes, reply: str, headers: dict[str, str]) -> None:
         nonlocal sent
         sent += 1
-        if sent != SMALL.fast_batch_size:
+        if sent != SMALL.fast_rows:
             await nats.publish(subject, payload, reply=reply, headers=headers)
 
     config = dataclasses.replace(SMALL, ack_timeout_s=0.5)
