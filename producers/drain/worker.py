@@ -19,17 +19,15 @@ from collections import deque
 import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
-from nats.errors import MaxPayloadError
-from nats.js.api import Header, PubAck
 
 from producers import metrics
 from producers.drain import batch, store
+from producers.drain.acks import PubAcks
 from producers.drain.batch import BatchFlight, BatchUnsupported, FastBatches
 from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
 from producers.drain.leader import Leadership
 from producers.drain.pipeline import BatchResult, Failure, Flight, Send, land, launch
 from producers.drain.stats import DrainStats
-from registry.headers import wire_size
 from registry.streams import covers
 
 log = logging.getLogger("gordon.drain")
@@ -69,6 +67,7 @@ class Drain:
         self._batches: FastBatches | None = None
         self._per_message_left = 0
         self._covered: dict[str, bool] = {}
+        self._acks = PubAcks(nats, self.config.stream)  # replaced by a started one each leader term
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead whenever the lock is free, until `stop` is set; survives NATS and Postgres restarts."""
@@ -100,6 +99,9 @@ class Drain:
         await work.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
         self._batches = await self._fast_batches()
         self.stats.fast_batches = self._batches is not None
+        acks = PubAcks(self.nats, self.config.stream)
+        await acks.start()
+        self._acks = acks
         outstanding: dict[int, None] = {}
         queue: asyncio.Queue[list[int]] = asyncio.Queue(maxsize=2)
         marker = asyncio.create_task(self._mark_loop(marks, queue, outstanding))
@@ -130,6 +132,7 @@ class Drain:
             batches, self._batches = self._batches, None
             if batches is not None:
                 await batches.stop()
+            await acks.stop()
 
     async def _fast_batches(self) -> FastBatches | None:
         """Fast batches when the config, the server (2.14+) and the stream (`allow_batched`) all allow
@@ -216,7 +219,7 @@ class Drain:
         always starts from the lowest unpublished id, so a late-committing row is never passed by.
         """
         c = self.config
-        send = self._send or self._publish_async
+        send = self._send or self._acks.send
         flights: deque[Flight] = deque()
         idle = 0
         retry = c.retry_first_s
@@ -393,16 +396,6 @@ class Drain:
             total += gone
             if gone < c.retention_batch:
                 return total
-
-    async def _publish_async(
-        self, subject: str, payload: bytes, headers: dict[str, str]
-    ) -> asyncio.Future[PubAck]:
-        # nats-py checks the payload alone; over max_payload with its headers the server would close the
-        # connection and every resend would too, so the row is refused here and quarantined instead.
-        wire = {**headers, Header.EXPECTED_STREAM.value: self.config.stream}
-        if wire_size(payload, wire) > self.nats.max_payload:
-            raise MaxPayloadError
-        return await self._js.publish_async(subject, payload, headers=headers, stream=self.config.stream)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

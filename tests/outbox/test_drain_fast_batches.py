@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 import asyncpg
 from nats.aio.client import Client as NatsClient
@@ -40,6 +41,18 @@ async def write_orders(conn: asyncpg.Connection, n: int) -> list[str]:
     for event in events:
         await write(conn, event)
     return [str(e.event_id) for e in events]
+
+
+async def refused_row(conn: asyncpg.Connection) -> UUID:
+    """A row whose stored headers the server refuses on every attempt (an impossible last sequence)."""
+    bad = uuid7()
+    await conn.execute(
+        "INSERT INTO bus.outbox (event_id, subject, payload, headers, schema_name, schema_version, producer)"
+        " VALUES ($1, 'trading.orders.x', '\\x7b7d', '{\"Nats-Expected-Last-Sequence\": \"999999\"}',"
+        " 'X', 1, 'executor')",
+        bad,
+    )
+    return bad
 
 
 async def test_batches_carry_every_row_once_in_order(
@@ -126,13 +139,7 @@ async def test_a_refused_row_is_quarantined_and_the_rest_published_once(
     the batch stops at it, the per-message resend learns it is refused, and it is quarantined."""
     await fresh_bus()
     before = await write_orders(conn, 30)
-    bad = uuid7()
-    await conn.execute(
-        "INSERT INTO bus.outbox (event_id, subject, payload, headers, schema_name, schema_version, producer)"
-        " VALUES ($1, 'trading.orders.x', '\\x7b7d', '{\"Nats-Expected-Last-Sequence\": \"999999\"}',"
-        " 'X', 1, 'executor')",
-        bad,
-    )
+    bad = await refused_row(conn)
     after = await write_orders(conn, 30)
     async with running(database, nats, SMALL) as drain:
         await wait_until(lambda: drained_or_quarantined(conn), "the outbox to settle")
@@ -170,3 +177,25 @@ async def test_batches_turned_off_in_the_config(
         await asyncio.sleep(0)
     assert not drain.stats.fast_batches
     assert [m.msg_id for m in await stored(nats.jetstream())] == ids
+
+
+async def test_the_per_message_path_quarantines_a_refused_row_too(
+    database: str,
+    nats: NatsClient,
+    fresh_stream: Callable[[StreamConfig], Awaitable[None]],
+    conn: asyncpg.Connection,
+) -> None:
+    """Without batches the drain reads the refusal from the pub ack itself (nats-py's publish_async would
+    report it as a timeout, and the row would block the outbox forever)."""
+    for spec in REGISTRY.streams:
+        await fresh_stream(dataclasses.replace(small_spec(spec), allow_batched=False).config())
+    before = await write_orders(conn, 10)
+    bad = await refused_row(conn)
+    after = await write_orders(conn, 10)
+    async with running(database, nats, SMALL) as drain:
+        await wait_until(lambda: drained_or_quarantined(conn), "the outbox to settle")
+    reason = await conn.fetchval("SELECT quarantine_reason FROM bus.outbox WHERE event_id = $1", bad)
+    assert "wrong last sequence" in (reason or "")
+    assert [m.msg_id for m in await stored(nats.jetstream())] == before + after
+    assert not drain.stats.fast_batches
+    assert (drain.stats.rejections, drain.stats.quarantined) == (FAST.max_rejections, 1)
