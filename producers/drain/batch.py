@@ -38,6 +38,9 @@ Publish = Callable[[str, bytes, str, dict[str, str]], Awaitable[None]]
 
 OP_START, OP_ADD, OP_COMMIT, OP_PING = 0, 1, 2, 4
 EXPECTED_STREAM = Header.EXPECTED_STREAM.value
+SLACK = 1024
+"""Bytes that cover the fixed headers (names, event id, schema, source, content type, stream): a row
+whose payload, stored headers and trace id leave this much room under max_payload needs no exact count."""
 BATCH_DISABLED = 10205
 """err_code of a pub ack refusing any batch: the stream lacks `allow_batched`."""
 BATCH_ERRORS = frozenset({BATCH_DISABLED, 10206, 10207, 10208})
@@ -174,7 +177,8 @@ class FastBatches:
         for row in rows:
             headers = headers_of(row)
             headers[EXPECTED_STREAM] = self.stream
-            if wire_size(row.payload, headers) > limit:
+            small = len(row.payload) + len(row.extra_headers) + len(row.trace_id or "") + SLACK <= limit
+            if not small and wire_size(row.payload, headers) > limit:
                 flight.failure = Failure(row, "payload exceeds the server's max_payload", True, True)
                 break
             out.append((row, headers))

@@ -11,6 +11,7 @@ keeps refusing is quarantined with the reason instead of blocking everything beh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -215,39 +216,55 @@ class Drain:
         c = self.config
         send = self._send or self._acks.send
         flights: deque[Flight] = deque()
+        ahead: asyncio.Task[list[store.Row]] | None = None  # the next fast batch, fetched while one goes out
         idle = 0
         retry = c.retry_first_s
         next_forget = 0.0
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            for task in (marker, health):
-                if task.done():
-                    task.result()  # re-raises what stopped it
-                    raise LostLeadership("a drain task ended")
-            if len(flights) < c.flights and (not flights or flights[-1].failure is None):
-                size = c.fast_rows if self._batching() else c.batch_size
-                rows = await self._set_aside_strays(work, await store.fetch(work, size, list(outstanding)))
-                if rows:
-                    idle = 0
-                    # A fast batch goes out only once everything before it is known stored: a row lost
-                    # ahead of it (a dropped link, a leader change) can then never be passed by a later one.
-                    # The next batch was fetched meanwhile; after a failure it is fetched again.
-                    landed = True
-                    while landed and flights and self._batching():
-                        landed, retry = await self._land_next(work, stop, flights, queue, outstanding, retry)
-                    if not landed:
+        try:
+            while not stop.is_set():
+                for task in (marker, health):
+                    if task.done():
+                        task.result()  # re-raises what stopped it
+                        raise LostLeadership("a drain task ended")
+                if len(flights) < c.flights and (not flights or flights[-1].failure is None):
+                    size = c.fast_rows if self._batching() else c.batch_size
+                    if ahead is not None:
+                        fetched, ahead = await ahead, None
+                    else:
+                        fetched = await store.fetch(work, size, list(outstanding))
+                    rows = await self._set_aside_strays(work, fetched)
+                    if rows:
+                        idle = 0
+                        # A fast batch goes out only once everything before it is known stored: a row lost
+                        # ahead of it (a dropped link, a leader change) can never be passed by a later one.
+                        # The next batch was fetched meanwhile; after a failure it is fetched again.
+                        landed = True
+                        while landed and flights and self._batching():
+                            landed, retry = await self._land_next(
+                                work, stop, flights, queue, outstanding, retry
+                            )
+                        if not landed:
+                            continue
+                        outstanding.update(dict.fromkeys(row.id for row in rows))
+                        if self._batching():
+                            ahead = asyncio.create_task(store.fetch(work, size, list(outstanding)))
+                        flights.append(await self._launch(send, rows))
                         continue
-                    flights.append(await self._launch(send, rows))
-                    outstanding.update(dict.fromkeys(row.id for row in rows))
+                await _settled(ahead)  # `work` is needed for something else now
+                ahead = None
+                if not flights:
+                    if loop.time() >= next_forget:
+                        self.stats.forgotten += await self._forget(work)
+                        next_forget = loop.time() + c.retention_every_s
+                    await self._idle(work, stop, idle)
+                    idle += 1
                     continue
-            if not flights:
-                if loop.time() >= next_forget:
-                    self.stats.forgotten += await self._forget(work)
-                    next_forget = loop.time() + c.retention_every_s
-                await self._idle(work, stop, idle)
-                idle += 1
-                continue
-            _, retry = await self._land_next(work, stop, flights, queue, outstanding, retry)
+                _, retry = await self._land_next(work, stop, flights, queue, outstanding, retry)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await _settled(ahead)
 
     def _batching(self) -> bool:
         """Whether the next flight goes out as a fast batch."""
@@ -390,6 +407,14 @@ class Drain:
             total += gone
             if gone < c.retention_batch:
                 return total
+
+
+async def _settled(task: asyncio.Task[list[store.Row]] | None) -> None:
+    """Wait out a prefetch whose rows are no longer wanted (its failure, if any, surfaces on the next
+    fetch instead)."""
+    if task is not None:
+        with contextlib.suppress(asyncio.CancelledError, *DB_ERRORS):
+            await task
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
