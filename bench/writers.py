@@ -157,22 +157,34 @@ def main() -> None:
         exe = asyncio.run(measure(servers.dsn, True, rounds, seconds))
         print("executor-shaped: " + ", ".join(f"{k} {v:,.0f}" for k, v in exe.items()), flush=True)
     ratio = one["within"] / one["plain"]
+    ex_ratio = exe["within"] / exe["plain"]
+    carried = max(one["with_commit"] / one["plain"], exe["with_commit"] / exe["plain"])
+    verdict = (
+        "So on this machine the cost is the second row itself (its heap, WAL and index writes in a commit "
+        "that waits for fsync, on 2 cores shared by Postgres and the client), not its round trip: no "
+        "client-side protocol change reaches 0.9, and `publish_within` keeps its one INSERT (errors "
+        "surface at the call, the row is visible inside the transaction, savepoints roll it back)."
+        if carried < 0.9
+        else "Carrying the rows with the COMMIT would reach the goal here."
+    )
     body = [
         f"8 writer connections, fsync on, {rounds} rounds of {seconds:g} s slices per mode, modes in a "
         "random order each round; medians. Modes: " + (__doc__ or "").split("Modes: ", 1)[1].strip(),
         "",
         *table("One domain insert per transaction (one event)", one),
         *table("Executor-shaped (lock an aggregate row, insert, bump it; two events)", exe),
-        f"Goal publish_within ÷ bare ≥ 0.9: one-insert {ratio:.3f}, executor-shaped "
-        f"{exe['within'] / exe['plain']:.3f}; the commit-carried rows would give "
-        f"{one['with_commit'] / one['plain']:.3f} and {exe['with_commit'] / exe['plain']:.3f}.",
+        f"Goal publish_within ÷ bare ≥ 0.9: one-insert {ratio:.3f}, executor-shaped {ex_ratio:.3f} "
+        f"({'met' if min(ratio, ex_ratio) >= 0.9 else 'MISSED'}). Sending the outbox rows with the COMMIT "
+        "(no round trip of their own: the best any buffering `publish_within` could do with asyncpg) gives "
+        f"{carried:.3f} and {exe['with_commit'] / exe['plain']:.3f}; one statement for both rows gives "
+        f"{one['one_statement'] / one['plain']:.3f}; a light second row instead of the outbox row gives "
+        f"{one['light_row'] / one['plain']:.3f}. " + verdict,
     ]
     record("writers", "\n".join(body))
     print(
         closing_line(
             "writers",
-            f"within_tx_s={one['within']:,.0f} plain_tx_s={one['plain']:,.0f} "
-            f"executor_ratio={exe['within'] / exe['plain']:.3f}",
+            f"within_tx_s={one['within']:,.0f} plain_tx_s={one['plain']:,.0f} executor_ratio={ex_ratio:.3f}",
             ratio,
             ">=0.9",
         )
