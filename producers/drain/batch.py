@@ -65,6 +65,15 @@ class BatchFlight(Flight):
     done: asyncio.Future[dict[str, object]] | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A batch's rows with their wire headers, and the over-size row that ends it early, if any."""
+
+    rows: list[Row]
+    sendable: list[tuple[Row, dict[str, str]]]
+    failure: Failure | None
+
+
 class FastBatches:
     """Publishes rows as fast batches over one client; one wildcard subscription serves every batch."""
 
@@ -83,7 +92,7 @@ class FastBatches:
         self.flow = flow
         self.window = window
         self.ack_timeout_s = ack_timeout_s
-        self._publish = publish or self._core_publish
+        self._publish = publish or nats.publish
         self._prefix = nats.new_inbox()
         self._ids = count(1)
         self._flights: dict[str, BatchFlight] = {}
@@ -101,12 +110,31 @@ class FastBatches:
             with contextlib.suppress(NatsError, OSError):
                 await sub.unsubscribe()
 
-    async def launch(self, rows: list[Row]) -> BatchFlight:
+    def prepare(self, rows: list[Row]) -> Prepared:
+        """Each row's headers, up to the first row over max_payload (refused here: the server would close
+        the connection over it, and every resend would too). The drain prepares the next batch while the
+        current one lands."""
+        out: list[tuple[Row, dict[str, str]]] = []
+        limit = self.nats.max_payload
+        for row in rows:
+            headers = headers_of(row)
+            headers[EXPECTED_STREAM] = self.stream
+            small = len(row.payload) + len(row.extra_headers) + len(row.trace_id or "") + SLACK <= limit
+            if not small and wire_size(row.payload, headers) > limit:
+                return Prepared(
+                    rows, out, Failure(row, "payload exceeds the server's max_payload", True, True)
+                )
+            out.append((row, headers))
+        return Prepared(rows, out, None)
+
+    async def launch(self, rows: list[Row], prepared: Prepared | None = None) -> BatchFlight:
         """Send `rows` as one batch, waiting only when `flow * window` messages are unacknowledged."""
         batch_id = f"b{next(self._ids)}"
         loop = asyncio.get_running_loop()
         flight = BatchFlight(rows, [], inbox=f"{self._prefix}.{batch_id}", done=loop.create_future())
-        sendable = self._sendable(rows, flight)
+        if prepared is None or prepared.rows is not rows:
+            prepared = self.prepare(rows)
+        sendable, flight.failure = prepared.sendable, prepared.failure
         self._flights[batch_id] = flight
         reply = f"{flight.inbox}.{self.flow}.fail."
         last = len(sendable)
@@ -169,21 +197,6 @@ class FastBatches:
         reason = f"batch ended by the server after {stored} of {flight.sent}: row {why}"
         return BatchResult(stored=flight.rows[:stored], failure=_inexact(row, reason, False))
 
-    def _sendable(self, rows: list[Row], flight: BatchFlight) -> list[tuple[Row, dict[str, str]]]:
-        """Rows with their headers, up to the first one over max_payload (refused here: the server would
-        close the connection over it, and every resend would too)."""
-        out = []
-        limit = self.nats.max_payload
-        for row in rows:
-            headers = headers_of(row)
-            headers[EXPECTED_STREAM] = self.stream
-            small = len(row.payload) + len(row.extra_headers) + len(row.trace_id or "") + SLACK <= limit
-            if not small and wire_size(row.payload, headers) > limit:
-                flight.failure = Failure(row, "payload exceeds the server's max_payload", True, True)
-                break
-            out.append((row, headers))
-        return out
-
     async def _stalled(self, flight: BatchFlight, seq: int) -> bool:
         """Wait for a flow ack that lets message `seq` go; ping the server for a lost ack meanwhile."""
         loop = asyncio.get_running_loop()
@@ -232,9 +245,6 @@ class FastBatches:
         elif kind is None:
             flight.done.set_result(frame)
             flight.progress.set()
-
-    async def _core_publish(self, subject: str, payload: bytes, reply: str, headers: dict[str, str]) -> None:
-        await self.nats.publish(subject, payload, reply=reply, headers=headers or None)
 
 
 def _describe(error: dict[str, object]) -> str:

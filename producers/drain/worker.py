@@ -23,7 +23,7 @@ from nats.aio.client import Client as NatsClient
 from producers import metrics
 from producers.drain import batch, store
 from producers.drain.acks import PubAcks
-from producers.drain.batch import BatchFlight, BatchUnsupported, FastBatches
+from producers.drain.batch import BatchFlight, BatchUnsupported, FastBatches, Prepared
 from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
 from producers.drain.leader import Leadership
 from producers.drain.pipeline import BatchResult, Failure, Flight, Send, land, launch
@@ -162,10 +162,10 @@ class Drain:
         v = self.nats.connected_server_version
         return f"{v.major}.{v.minor}.{v.patch}"
 
-    async def _launch(self, send: Send, rows: list[store.Row]) -> Flight:
+    async def _launch(self, send: Send, rows: list[store.Row], prepared: Prepared | None = None) -> Flight:
         """A fast batch, unless there is none or the last one failed (then once per message)."""
         if self._batches is not None and self._per_message_left <= 0:
-            return await self._batches.launch(rows)
+            return await self._batches.launch(rows, prepared)
         self._per_message_left = max(0, self._per_message_left - 1)
         return await launch(send, rows)
 
@@ -239,6 +239,7 @@ class Drain:
                         # A fast batch goes out only once everything before it is known stored: a row lost
                         # ahead of it (a dropped link, a leader change) can never be passed by a later one.
                         # The next batch was fetched meanwhile; after a failure it is fetched again.
+                        prepared = self._batches.prepare(rows) if self._batches and flights else None
                         landed = True
                         while landed and flights and self._batching():
                             landed, retry = await self._land_next(
@@ -249,7 +250,7 @@ class Drain:
                         outstanding.update(dict.fromkeys(row.id for row in rows))
                         if self._batching():
                             ahead = asyncio.create_task(store.fetch(work, size, list(outstanding)))
-                        flights.append(await self._launch(send, rows))
+                        flights.append(await self._launch(send, rows, prepared))
                         continue
                 await _settled(ahead)  # `work` is needed for something else now
                 ahead = None
