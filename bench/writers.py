@@ -169,14 +169,16 @@ def main() -> None:
     )
     body = [
         f"8 writer connections, fsync on, {rounds} rounds of {seconds:g} s slices per mode, modes in a "
-        "random order each round; medians. Modes: " + (__doc__ or "").split("Modes: ", 1)[1].strip(),
+        "random order each round; medians. Modes: "
+        + " ".join((__doc__ or "").split("Modes: ", 1)[1].split()),
         "",
         *table("One domain insert per transaction (one event)", one),
         *table("Executor-shaped (lock an aggregate row, insert, bump it; two events)", exe),
         f"Goal publish_within ÷ bare ≥ 0.9: one-insert {ratio:.3f}, executor-shaped {ex_ratio:.3f} "
         f"({'met' if min(ratio, ex_ratio) >= 0.9 else 'MISSED'}). Sending the outbox rows with the COMMIT "
         "(no round trip of their own: the best any buffering `publish_within` could do with asyncpg) gives "
-        f"{carried:.3f} and {exe['with_commit'] / exe['plain']:.3f}; one statement for both rows gives "
+        f"{one['with_commit'] / one['plain']:.3f} and {exe['with_commit'] / exe['plain']:.3f}; "
+        "one statement for both rows gives "
         f"{one['one_statement'] / one['plain']:.3f}; a light second row instead of the outbox row gives "
         f"{one['light_row'] / one['plain']:.3f}. " + verdict,
     ]
