@@ -301,7 +301,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.drain")
     parser.add_argument("--quick", action="store_true", help="smaller runs (100k backlog, short writer runs)")
     args = parser.parse_args()
-    n, rounds_t = (30_000, 2) if args.quick else (200_000, 3)
+    n, rounds_t = (100_000, 1) if args.quick else (200_000, 3)
     backlog = 100_000 if args.quick else 1_000_000
     write_s, rounds = (1.0, 2) if args.quick else (4.0, 4)
     takeovers = 2 if args.quick else 5
