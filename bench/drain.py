@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.js.api import PubAck
 
+from bench.batch_raw import atomic_rate, fast_rate
 from bench.drain_subprocess import backlog_run, takeover_rounds
 from bench.report import closing_line, record
 from bench.samples import samples
@@ -95,8 +97,9 @@ async def prefill(dsn: str, n: int, chunk: int = 50_000) -> None:
         await conn.close()
 
 
-async def reset(dsn: str, client: NatsClient) -> None:
-    """Empty the outbox and recreate gordon-bus (a fresh stream: no messages, no dedup memory)."""
+async def reset(dsn: str, client: NatsClient, *, atomic: bool = False) -> None:
+    """Empty the outbox and recreate gordon-bus (a fresh stream: no messages, no dedup memory); `atomic`
+    also allows atomic batches on it (for their raw rate only: the drain does not use them)."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("TRUNCATE bus.outbox")
@@ -104,12 +107,19 @@ async def reset(dsn: str, client: NatsClient) -> None:
         await conn.close()
     js = client.jetstream()
     await js.delete_stream(REGISTRY.bus.name)
+    if atomic:
+        await js.add_stream(dataclasses.replace(REGISTRY.bus.config(), allow_atomic=True))
     await ensure_streams(js, REGISTRY.streams)
+
+
+def messages_of(n: int) -> list[tuple[str, bytes, dict[str, str]]]:
+    """`n` kline messages with the headers the drain sends."""
+    return [(e.subject, e.payload, e.headers()) for e in klines(n)]
 
 
 async def raw_rate(client: NatsClient, n: int) -> float:
     """Events/s of `publish_async` for `n` klines with the drain's headers, all acks awaited."""
-    messages = [(e.subject, e.payload, e.headers()) for e in klines(n)]
+    messages = messages_of(n)
     js = client.jetstream()
     futures: list[asyncio.Future[PubAck]] = []
     start = time.perf_counter()
@@ -126,9 +136,12 @@ async def unpublished(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM bus.outbox WHERE published_at_ms IS NULL"))
 
 
-async def drain_rate(dsn: str, client: NatsClient, n: int, send: Send | None) -> float:
+async def drain_rate(
+    dsn: str, client: NatsClient, n: int, send: Send | None, config: DrainConfig | None = None
+) -> float:
     """Events/s of a Drain emptying a pre-filled outbox of `n` rows: start to all acked and marked."""
-    drain = Drain(dsn, client, DrainConfig(), send=send, name="bench")
+    config = config or DrainConfig()
+    drain = Drain(dsn, client, config, send=send, name="bench")
     stop = asyncio.Event()
     check = await asyncpg.connect(dsn)
     try:
@@ -145,6 +158,7 @@ async def drain_rate(dsn: str, client: NatsClient, n: int, send: Send | None) ->
         await check.close()
     info = await client.jetstream().stream_info(REGISTRY.bus.name)
     assert info.state.messages == n, f"stream holds {info.state.messages} messages, expected {n}"
+    assert drain.stats.fast_batches == config.fast_batches, "the drain took the path it was set to"
     return n / elapsed
 
 
@@ -255,30 +269,41 @@ async def prefill_backlog(servers: BenchServers, rows: int) -> None:
         await client.close()
 
 
+PER_MESSAGE = DrainConfig(fast_batches=False)
+
+
 async def throughput(servers: BenchServers, n: int, rounds: int) -> dict[str, float]:
-    """Median events/s of raw `publish_async` and of the Drain, alternating rounds on one server."""
+    """Median events/s, alternating rounds on one server: raw `publish_async`; the Drain as committed
+    (fast batches) and on its per-message path; the batch protocols alone (fast, and atomic)."""
     client = await nats.connect(servers.nats_url)
-    raw: list[float] = []
-    drained: list[float] = []
+    rates: dict[str, list[float]] = {k: [] for k in ("raw", "drain", "per_message", "fast_raw", "atomic_raw")}
+    bus = REGISTRY.bus.name
+    c = DrainConfig()
     try:
         for _ in range(rounds):
             await reset(servers.dsn, client)
-            raw.append(await raw_rate(client, n))
+            rates["raw"].append(await raw_rate(client, n))
+            for key, config in (("drain", c), ("per_message", PER_MESSAGE)):
+                await reset(servers.dsn, client)
+                await prefill(servers.dsn, n)
+                rates[key].append(await drain_rate(servers.dsn, client, n, None, config))
             await reset(servers.dsn, client)
-            await prefill(servers.dsn, n)
-            drained.append(await drain_rate(servers.dsn, client, n, None))
+            rates["fast_raw"].append(await fast_rate(client, bus, messages_of(n), c.fast_rows, c.batch_flow))
+            await reset(servers.dsn, client, atomic=True)
+            rates["atomic_raw"].append(await atomic_rate(client, bus, messages_of(n)))
     finally:
+        await reset(servers.dsn, client)
         await client.close()
-    return {"raw": statistics.median(raw), "drain": statistics.median(drained)}
+    return {k: statistics.median(v) for k, v in rates.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.drain")
-    parser.add_argument("--quick", action="store_true", help="smaller runs (200k backlog, short writer runs)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (100k backlog, short writer runs)")
     args = parser.parse_args()
-    n, rounds_t = (50_000, 2) if args.quick else (200_000, 3)
-    backlog = 200_000 if args.quick else 1_000_000
-    write_s, rounds = (1.5, 3) if args.quick else (4.0, 4)
+    n, rounds_t = (100_000, 1) if args.quick else (200_000, 3)
+    backlog = 100_000 if args.quick else 1_000_000
+    write_s, rounds = (1.0, 2) if args.quick else (4.0, 4)
     takeovers = 2 if args.quick else 5
     with bench_servers(fsync=True) as servers:
         rates = asyncio.run(throughput(servers, n, rounds_t))
@@ -293,6 +318,11 @@ def main() -> None:
         times = takeover_rounds(servers, takeovers)
         print("takeovers (s): " + ", ".join(f"{t:.3f}" for t in times), flush=True)
     ratio = rates["drain"] / rates["raw"]
+    c = DrainConfig()
+
+    def row(what: str, key: str) -> str:
+        return f"| {what} | {rates[key]:,.0f} | {rates[key] / rates['raw']:.3f} |"
+
     body = "\n".join(
         [
             f"Throughput, {n:,} kline events, median of {rounds_t} alternating rounds (outbox pre-filled, "
@@ -300,19 +330,31 @@ def main() -> None:
             "",
             "| what | events/s | ÷ raw |",
             "|---|---:|---:|",
-            f"| raw nats-py `publish_async`, all acks awaited | {rates['raw']:,.0f} | 1.000 |",
-            f"| `Drain` as committed (start → all acked and marked) | {rates['drain']:,.0f} | {ratio:.3f} |",
+            row("raw nats-py `publish_async`, all acks awaited", "raw"),
+            row(
+                f"`Drain` as committed: fast batches of {c.fast_rows:,}, acked every {c.batch_flow} "
+                "(start → all acked and marked)",
+                "drain",
+            ),
+            row(
+                f"`Drain` per-message path (`fast_batches=False`, batches of {c.batch_size:,})", "per_message"
+            ),
+            row("fast-ingest batches alone (`FastBatches`, no outbox)", "fast_raw"),
+            row(
+                "atomic batches of 1,000 alone (`allow_atomic`, commit acked; not used by the drain)",
+                "atomic_raw",
+            ),
             "",
-            f"Goal drain ÷ raw ≥ 0.8: {'met' if ratio >= 0.8 else 'MISSED'} ({ratio:.3f}).",
+            f"Goal drain ÷ raw ≥ 1.5: {'met' if ratio >= 1.5 else 'MISSED'} ({ratio:.3f}).",
             "",
             f"Writers (8 connections, fsync on, {rounds} x {write_s:g} s each, alternating): "
             f"{plain:,.0f} tx/s domain insert only, {within:,.0f} tx/s with `publish_within` in the same "
             f"tx: ratio {within / plain:.3f} (goal ≥ 0.9: {'met' if within / plain >= 0.9 else 'MISSED'}).",
             f"Executor-shaped transaction (lock an aggregate row, insert, update; 2 events with the outbox): "
             f"{ex_plain:,.0f} tx/s without, {ex_within:,.0f} tx/s with: ratio {ex_within / ex_plain:.3f}.",
-            "The outbox costs one statement round trip per event (the NOTIFY is skipped while the drain is "
-            "awake), so the ratio falls as the domain transaction gets smaller; a one-insert transaction "
-            "is the worst case. The client is one Python process on a 2-core machine shared with Postgres.",
+            "The client is one Python process on a 2-core machine shared with Postgres; `bench.writers` "
+            "takes this cost apart (what removing the round trip would save, what a second row of any "
+            "kind costs).",
             "",
             drained.summary(),
             "",
@@ -326,7 +368,7 @@ def main() -> None:
     print(f"publish_within ratio={within / plain:.3f} goal>=0.9")
     print(
         closing_line(
-            "drain", f"drain_per_s={rates['drain']:,.0f} raw_per_s={rates['raw']:,.0f}", ratio, ">=0.8"
+            "drain", f"drain_per_s={rates['drain']:,.0f} raw_per_s={rates['raw']:,.0f}", ratio, ">=1.5"
         )
     )
 

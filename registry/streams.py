@@ -35,6 +35,8 @@ class StreamSpec:
     duplicate_window_s: float = 120.0
     replicas: int = 1
     deny_delete: bool = False
+    allow_batched: bool = False
+    """Fast-ingest batch publishing (ADR-50, nats-server 2.14+): the drain's batches are acked every N."""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -65,6 +67,7 @@ class StreamSpec:
             duplicate_window=self.duplicate_window_s,
             num_replicas=replicas or self.replicas,
             deny_delete=self.deny_delete,
+            allow_batched=True if self.allow_batched else None,
         )
 
 
@@ -109,7 +112,11 @@ _COMPARED = (
     "num_replicas",
     "description",
     "deny_delete",
+    "allow_batched",
 )
+
+BATCHED_SINCE = (2, 14)
+"""The first nats-server minor that knows `allow_batched`; older ones ignore it, so it is not compared."""
 
 
 async def ensure_streams(
@@ -117,6 +124,8 @@ async def ensure_streams(
 ) -> dict[str, str]:
     """Create missing streams and update drifted ones; returns what happened to each by name."""
     outcome: dict[str, str] = {}
+    version = js._nc.connected_server_version
+    compared = _COMPARED if (version.major, version.minor) >= BATCHED_SINCE else _COMPARED[:-1]
     for spec in specs:
         wanted = spec.config(replicas)
         try:
@@ -126,7 +135,7 @@ async def ensure_streams(
             outcome[spec.name] = "created"
             continue
         current = info.config
-        drift = [k for k in _COMPARED if _norm(getattr(current, k)) != _norm(getattr(wanted, k))]
+        drift = [k for k in compared if _norm(getattr(current, k)) != _norm(getattr(wanted, k))]
         if _sources(current) != _sources(wanted):
             drift.append("sources")
         if drift:

@@ -14,6 +14,7 @@ BUS = StreamSpec(
     max_bytes=768 * MIB,
     discard=DiscardPolicy.OLD,
     duplicate_window_s=120.0,
+    allow_batched=True,  # the drain publishes fast batches; a server before 2.14 ignores it
 )
 
 HISTORY = StreamSpec(

@@ -24,12 +24,14 @@ PERMANENT_CODES = frozenset({10054})
 
 @dataclass(frozen=True)
 class Failure:
-    """Why the batch stopped at `row`: `rejected` when the server refused that message itself."""
+    """Why the batch stopped at `row`: `rejected` when the server refused that message itself; not
+    `exact` when a fast batch cannot tell for sure (the per-message path then resends and decides)."""
 
     row: Row
     reason: str
     rejected: bool
     permanent: bool
+    exact: bool = True
 
 
 @dataclass

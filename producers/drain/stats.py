@@ -18,3 +18,7 @@ class DrainStats:
     forgotten: int = 0
     leader_terms: int = 0
     is_leader: bool = False
+    fast_batches: bool = False
+    """Whether the current (or last) term published fast batches rather than message by message."""
+    batch_fallbacks: int = 0
+    """Fast batches the server stopped short, whose rest went out once per message (which decides)."""

@@ -2,14 +2,16 @@
 
 Writers never wait on NATS: they only insert rows. The leader fetches unpublished rows by flag in id
 order (a late-committing low id is picked up by the next fetch, never skipped), publishes a batch
-pipelined, marks the stored prefix on a second connection while the next batch goes out, and on a
-failed ack starts again from the first unstored row. A row the server itself keeps refusing is
-quarantined with the reason instead of blocking everything behind it.
+as a fast-ingest batch (acked every few hundred messages; see `batch`) or, on a server or stream without
+them, message by message pipelined; it marks the stored prefix on a second connection while the next
+batch goes out, and on a failed ack starts again from the first unstored row. A row the server itself
+keeps refusing is quarantined with the reason instead of blocking everything behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -17,16 +19,15 @@ from collections import deque
 
 import asyncpg
 from nats.aio.client import Client as NatsClient
-from nats.errors import MaxPayloadError
-from nats.js.api import Header, PubAck
 
 from producers import metrics
-from producers.drain import store
+from producers.drain import batch, store
+from producers.drain.acks import PubAcks
+from producers.drain.batch import BatchFlight, BatchUnsupported, FastBatches, Prepared
 from producers.drain.config import LOCK_KEY, WAKE_CHANNEL, DrainConfig
 from producers.drain.leader import Leadership
-from producers.drain.pipeline import Failure, Flight, Send, land, launch
+from producers.drain.pipeline import BatchResult, Failure, Flight, Send, land, launch
 from producers.drain.stats import DrainStats
-from registry.headers import wire_size
 from registry.streams import covers
 
 log = logging.getLogger("gordon.drain")
@@ -48,6 +49,7 @@ class Drain:
         config: DrainConfig | None = None,
         *,
         send: Send | None = None,
+        publish: batch.Publish | None = None,
         lock_key: int = LOCK_KEY,
         name: str | None = None,
     ) -> None:
@@ -58,9 +60,14 @@ class Drain:
         self.stats = DrainStats()
         self.leadership = Leadership(dsn, self.config, lock_key)
         self._send = send
+        self._publish = publish  # a test's core publish under the fast batches (`send` turns them off)
         self._js = nats.jetstream()  # one context: each new one leaves a reply subscription behind
         self._wake = asyncio.Event()
         self._marked = asyncio.Event()
+        self._batches: FastBatches | None = None
+        self._per_message_left = 0
+        self._covered: dict[str, bool] = {}
+        self._acks = PubAcks(nats, self.config.stream)  # replaced by a started one each leader term
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lead whenever the lock is free, until `stop` is set; survives NATS and Postgres restarts."""
@@ -90,6 +97,11 @@ class Drain:
         work = await asyncpg.connect(self.dsn, server_settings={"application_name": "gordon-drain"})
         marks = await asyncpg.connect(self.dsn, server_settings={"application_name": "gordon-drain-mark"})
         await work.add_listener(WAKE_CHANNEL, lambda *_: self._wake.set())
+        self._batches = await self._fast_batches()
+        self.stats.fast_batches = self._batches is not None
+        acks = PubAcks(self.nats, self.config.stream)
+        await acks.start()
+        self._acks = acks
         outstanding: dict[int, None] = {}
         queue: asyncio.Queue[list[int]] = asyncio.Queue(maxsize=2)
         marker = asyncio.create_task(self._mark_loop(marks, queue, outstanding))
@@ -117,6 +129,62 @@ class Drain:
                         task.exception()  # retrieved, so asyncio does not log it as never retrieved
             for conn in (work, marks):
                 conn.terminate() if conn.is_closed() else await _close(conn)
+            batches, self._batches = self._batches, None
+            if batches is not None:
+                await batches.stop()
+            await acks.stop()
+
+    async def _fast_batches(self) -> FastBatches | None:
+        """Fast batches when the config and the server (2.14+) allow them; otherwise (or with a test's
+        `send`) the per-message path."""
+        c = self.config
+        if self._send is not None or not c.fast_batches:
+            return None
+        if not batch.supported(self.nats):
+            log.info("drain: nats-server %s has no fast batches; publishing per message", self._version())
+            return None
+        # No stream info is asked for (the drain's NATS user may not call the JetStream API): a stream
+        # without `allow_batched` refuses the first batch (10205, nothing stored) and the drain then
+        # publishes per message for the rest of its term.
+        batches = FastBatches(
+            self.nats,
+            c.stream,
+            flow=c.batch_flow,
+            window=c.batch_window,
+            ack_timeout_s=c.ack_timeout_s,
+            publish=self._publish,
+        )
+        await batches.start()
+        log.info("drain: fast batches of up to %d rows, acked every %d", c.fast_rows, c.batch_flow)
+        return batches
+
+    def _version(self) -> str:
+        v = self.nats.connected_server_version
+        return f"{v.major}.{v.minor}.{v.patch}"
+
+    async def _launch(self, send: Send, rows: list[store.Row], prepared: Prepared | None = None) -> Flight:
+        """A fast batch, unless there is none or the last one failed (then once per message)."""
+        if self._batches is not None and self._per_message_left <= 0:
+            return await self._batches.launch(rows, prepared)
+        self._per_message_left = max(0, self._per_message_left - 1)
+        return await launch(send, rows)
+
+    async def _settle(self, flight: Flight) -> BatchResult:
+        """Await a flight's acks, whichever path sent it."""
+        if not isinstance(flight, BatchFlight):
+            return await land(flight, self.config.ack_timeout_s)
+        if self._batches is None:  # the term's batches were given up: nothing of this one is known
+            return BatchResult(failure=Failure(flight.rows[0], "fast batches given up", False, False, False))
+        try:
+            return await self._batches.land(flight)
+        except BatchUnsupported as exc:
+            log.warning(
+                "drain: %s refuses fast batches (%s); publishing per message", self.config.stream, exc
+            )
+            batches, self._batches = self._batches, None
+            self.stats.fast_batches = False
+            await batches.stop()
+            return BatchResult(failure=Failure(flight.rows[0], str(exc), False, False, False))
 
     async def _forward_all(
         self,
@@ -146,52 +214,95 @@ class Drain:
         always starts from the lowest unpublished id, so a late-committing row is never passed by.
         """
         c = self.config
-        send = self._send or self._publish_async
+        send = self._send or self._acks.send
         flights: deque[Flight] = deque()
+        ahead: asyncio.Task[list[store.Row]] | None = None  # the next fast batch, fetched while one goes out
         idle = 0
         retry = c.retry_first_s
         next_forget = 0.0
         loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            for task in (marker, health):
-                if task.done():
-                    task.result()  # re-raises what stopped it
-                    raise LostLeadership("a drain task ended")
-            if len(flights) < c.flights and (not flights or flights[-1].failure is None):
-                rows = await self._set_aside_strays(
-                    work, await store.fetch(work, c.batch_size, list(outstanding))
-                )
-                if rows:
-                    idle = 0
-                    flights.append(await launch(send, rows))
-                    outstanding.update(dict.fromkeys(row.id for row in rows))
+        try:
+            while not stop.is_set():
+                for task in (marker, health):
+                    if task.done():
+                        task.result()  # re-raises what stopped it
+                        raise LostLeadership("a drain task ended")
+                if len(flights) < c.flights and (not flights or flights[-1].failure is None):
+                    size = c.fast_rows if self._batching() else c.batch_size
+                    if ahead is not None:
+                        fetched, ahead = await ahead, None
+                    else:
+                        fetched = await store.fetch(work, size, list(outstanding))
+                    rows = await self._set_aside_strays(work, fetched)
+                    if rows:
+                        idle = 0
+                        # A fast batch goes out only once everything before it is known stored: a row lost
+                        # ahead of it (a dropped link, a leader change) can never be passed by a later one.
+                        # The next batch was fetched meanwhile; after a failure it is fetched again.
+                        prepared = self._batches.prepare(rows) if self._batches and flights else None
+                        landed = True
+                        while landed and flights and self._batching():
+                            landed, retry = await self._land_next(
+                                work, stop, flights, queue, outstanding, retry
+                            )
+                        if not landed:
+                            continue
+                        outstanding.update(dict.fromkeys(row.id for row in rows))
+                        if self._batching():
+                            ahead = asyncio.create_task(store.fetch(work, size, list(outstanding)))
+                        flights.append(await self._launch(send, rows, prepared))
+                        continue
+                await _settled(ahead)  # `work` is needed for something else now
+                ahead = None
+                if not flights:
+                    if loop.time() >= next_forget:
+                        self.stats.forgotten += await self._forget(work)
+                        next_forget = loop.time() + c.retention_every_s
+                    await self._idle(work, stop, idle)
+                    idle += 1
                     continue
-            if not flights:
-                if loop.time() >= next_forget:
-                    self.stats.forgotten += await self._forget(work)
-                    next_forget = loop.time() + c.retention_every_s
-                await self._idle(work, stop, idle)
-                idle += 1
-                continue
-            failure = await self._land(flights.popleft(), queue, outstanding)
-            if failure is None:
-                retry = c.retry_first_s
-                continue
-            while flights:  # later flights went out after the failed row: send them again
-                later = flights.popleft()
-                await land(later, c.ack_timeout_s)
-                for row in later.rows:
-                    outstanding.pop(row.id, None)
-            await self._on_failure(work, failure)
-            if not failure.rejected:
-                await _sleep(stop, retry)
-                retry = min(retry * 2, c.retry_max_s)
+                _, retry = await self._land_next(work, stop, flights, queue, outstanding, retry)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await _settled(ahead)
+
+    def _batching(self) -> bool:
+        """Whether the next flight goes out as a fast batch."""
+        return self._batches is not None and self._per_message_left <= 0
+
+    async def _land_next(
+        self,
+        work: asyncpg.Connection,
+        stop: asyncio.Event,
+        flights: deque[Flight],
+        queue: asyncio.Queue[list[int]],
+        outstanding: dict[int, None],
+        retry: float,
+    ) -> tuple[bool, float]:
+        """Land the oldest flight; on a failure drop the later ones (resent from the failed row), deal
+        with the failed row and back off if it was the transport. Returns whether it landed whole and
+        the next retry delay."""
+        c = self.config
+        failure = await self._land(flights.popleft(), queue, outstanding)
+        if failure is None:
+            return True, c.retry_first_s
+        while flights:  # later flights went out after the failed row: send them again
+            later = flights.popleft()
+            await self._settle(later)
+            for row in later.rows:
+                outstanding.pop(row.id, None)
+        await self._on_failure(work, failure)
+        if not failure.rejected and failure.exact:
+            await _sleep(stop, retry)
+            return False, min(retry * 2, c.retry_max_s)
+        return False, retry if failure.exact else c.retry_first_s
 
     async def _land(
         self, flight: Flight, queue: asyncio.Queue[list[int]], outstanding: dict[int, None]
     ) -> Failure | None:
         """Await one flight; queue its stored prefix for marking and free the rest for a resend."""
-        result = await land(flight, self.config.ack_timeout_s)
+        result = await self._settle(flight)
         self.stats.batches += 1
         for row in flight.rows[len(result.stored) :]:
             outstanding.pop(row.id, None)
@@ -205,8 +316,14 @@ class Drain:
     async def _set_aside_strays(self, work: asyncpg.Connection, rows: list[store.Row]) -> list[store.Row]:
         """Quarantine rows whose subject no stream subject covers: JetStream would never store them."""
         keep = []
+        known = self._covered
         for row in rows:
-            if any(covers(f, row.subject) for f in self.config.subjects):
+            covered = known.get(row.subject)
+            if covered is None:
+                covered = any(covers(f, row.subject) for f in self.config.subjects)
+                if len(known) < 100_000:  # subjects repeat; the cap bounds memory against unique ones
+                    known[row.subject] = covered
+            if covered:
                 keep.append(row)
                 continue
             reason = f"subject {row.subject!r} is outside every subject of {self.config.stream}"
@@ -219,6 +336,14 @@ class Drain:
     async def _on_failure(self, work: asyncpg.Connection, failure: Failure) -> None:
         row = failure.row
         metrics.publish_failed(row.subject, failure.rejected)
+        if not failure.exact:
+            # A fast batch stopped at `row`: resend from it once per message, whose per-row acks tell a
+            # refused row (counted, then quarantined) from one lost in transit.
+            self._per_message_left = 1
+            self.stats.batch_fallbacks += 1
+            self.stats.transport_failures += not failure.rejected
+            log.warning("drain: fast batch stopped at row %s (%s): %s", row.id, row.subject, failure.reason)
+            return
         if not failure.rejected:
             self.stats.transport_failures += 1
             log.warning("drain: row %s (%s) not stored: %s", row.id, row.subject, failure.reason)
@@ -284,15 +409,13 @@ class Drain:
             if gone < c.retention_batch:
                 return total
 
-    async def _publish_async(
-        self, subject: str, payload: bytes, headers: dict[str, str]
-    ) -> asyncio.Future[PubAck]:
-        # nats-py checks the payload alone; over max_payload with its headers the server would close the
-        # connection and every resend would too, so the row is refused here and quarantined instead.
-        wire = {**headers, Header.EXPECTED_STREAM.value: self.config.stream}
-        if wire_size(payload, wire) > self.nats.max_payload:
-            raise MaxPayloadError
-        return await self._js.publish_async(subject, payload, headers=headers, stream=self.config.stream)
+
+async def _settled(task: asyncio.Task[list[store.Row]] | None) -> None:
+    """Wait out a prefetch whose rows are no longer wanted (its failure, if any, surfaces on the next
+    fetch instead)."""
+    if task is not None:
+        with contextlib.suppress(asyncio.CancelledError, *DB_ERRORS):
+            await task
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

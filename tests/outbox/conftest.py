@@ -15,6 +15,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from producers.channels import ORDERS
+from producers.drain.batch import Publish
 from producers.drain.config import DrainConfig
 from producers.drain.pipeline import Send
 from producers.drain.worker import Drain
@@ -97,10 +98,16 @@ async def count_unpublished(dsn: str) -> int:
 
 @contextlib.asynccontextmanager
 async def running(
-    dsn: str, nats: NatsClient, config: DrainConfig = FAST, send: Send | None = None, name: str = "drain"
+    dsn: str,
+    nats: NatsClient,
+    config: DrainConfig = FAST,
+    send: Send | None = None,
+    name: str = "drain",
+    publish: Publish | None = None,
 ) -> AsyncIterator[Drain]:
-    """A drain running in the background for the body of the `async with`."""
-    drain = Drain(dsn, nats, config, send=send, name=name)
+    """A drain running in the background for the body of the `async with` (`publish`: a core publish
+    under its fast batches; `send`: a per-message publish, which turns fast batches off)."""
+    drain = Drain(dsn, nats, config, send=send, publish=publish, name=name)
     stop = asyncio.Event()
     task = asyncio.create_task(drain.run(stop))
     try:
