@@ -111,8 +111,3 @@ def _failure_of(row: Row, future: asyncio.Future[PubAck], timeout_s: float) -> F
         reason = f"rejected by JetStream: {error.description} (err_code {code})"
         return Failure(row, reason, True, code in PERMANENT_CODES)
     return Failure(row, f"ack: {type(error).__name__}: {error}", False, False)
-
-
-async def publish_batch(send: Send, rows: list[Row], timeout_s: float) -> BatchResult:
-    """Publish `rows` pipelined and await their acks (one flight, start to landing)."""
-    return await land(await launch(send, rows), timeout_s)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from settings import nats_login
 from registry.ids import uuid7
+from settings import nats_login
 from tests.bus_security.conftest import admin, auth_server
 from tests.bus_security.nats_harness import AuthServer, Login, logged_in
 from tests.outbox.conftest import FAST, count_unpublished, order_event, running, stored, wait_until, write
