@@ -8,8 +8,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import asyncpg
 import prometheus_client
@@ -26,8 +25,8 @@ from producers.drain.worker import Drain
 from projections import generations, tracking
 from projections.orders import OrdersProjection
 from projections.verify import verify
-from registry.streams import ensure_streams
 from schemas import REGISTRY
+from tests.cluster.leaders import REPLICAS, all_published, elected_after_loss, replicated_streams, stream_has
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -36,25 +35,16 @@ from tests.cluster.load import (
     outbox_event_ids,
     write_at_rate,
 )
-from tests.conftest import small_spec
-from tests.outbox.conftest import count_unpublished, wait_until
+from tests.outbox.conftest import wait_until
 
 pytestmark = [pytest.mark.slow]
 
 ORDERS = OrdersProjection()
 BUS = REGISTRY.bus.name
 HISTORY = REGISTRY.history.name
-REPLICAS = 3
 ORDER_COUNT = 1500  # two events each: 3000 events
 RATE = 200.0  # events per second: a 15 s load
 DRAIN = DrainConfig(batch_size=200, ack_timeout_s=2.0, retry_first_s=0.05, retry_max_s=0.5)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    with NatsCluster(tmp_path / "cluster", size=REPLICAS) as started:
-        started.wait_for_meta_leader(60)
-        yield started
 
 
 class AckClock:
@@ -88,11 +78,8 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     urls = ",".join(cluster.urls)
-    client = await connect_nats(urls, "test-cluster")
+    client = await replicated_streams(urls)
     js = client.jetstream()
-    await ensure_streams(js, [small_spec(s) for s in REGISTRY.streams], replicas=REPLICAS)
-    for stream in (BUS, HISTORY):
-        await wait_until_current(js, stream, REPLICAS, within_s=60)
     owner = await asyncpg.connect(database)
     await prepare_projections(database)
     projector = dsn_for(database, "gordon_projector")
@@ -108,22 +95,22 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
     events = order_pairs(ORDER_COUNT)
     try:
         writing = asyncio.create_task(write_at_rate(database, events, RATE, load))
-        await wait_until(lambda: _stored_at_least(client, len(events) // 3), "a third of the load", 60)
+        await wait_until(lambda: stream_has(client, BUS, len(events) // 3), "a third of the load", 60)
         leader = await stream_leader(js, BUS)
         assert leader is not None
         killed_at = time.monotonic()
         cluster.kill(leader)
-        new_leader = await _new_leader(cluster, leader)
+        new_leader = await elected_after_loss(cluster, BUS, leader)
         elected_after = time.monotonic() - killed_at
         await asyncio.sleep(2.0)  # a while under load with one node down
         cluster.restart(leader)
         await writing
-        await wait_until(lambda: _all_published(database), "every outbox row to be published", 90)
+        await wait_until(lambda: all_published(database), "every outbox row to be published", 90)
         gap = clock.gap_after(killed_at)
         for stream in (BUS, HISTORY):
             await wait_until_current(js, stream, REPLICAS, within_s=90)
         bus_count = (await js.stream_info(BUS)).state.messages
-        await wait_until(lambda: _stream_has(client, HISTORY, bus_count), "history to source the bus", 60)
+        await wait_until(lambda: stream_has(client, HISTORY, bus_count), "history to source the bus", 60)
         last = (await js.stream_info(HISTORY)).state.last_seq
         await wait_until(lambda: _folded(owner, last), "the live projection to fold the history", 60)
         assert not draining.done(), "the drain stopped by itself"
@@ -166,38 +153,6 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
     assert (state.last_seq, state.processed_seq, state.halted_seq) == (last, last, None)
     assert checked.equal, "\n".join(checked.lines())
     assert checked.live_rows == ORDER_COUNT == orders
-
-
-async def _stored_at_least(client: NatsClient, n: int) -> bool:
-    return await _stream_has(client, BUS, n)
-
-
-async def _stream_has(client: NatsClient, stream: str, n: int) -> bool:
-    try:
-        return (await client.jetstream().stream_info(stream)).state.messages >= n
-    except Exception:  # no leader for a moment: ask again
-        return False
-
-
-async def _new_leader(cluster: NatsCluster, old: str) -> str:
-    """Ask the surviving nodes (a client of the killed one would first have to notice and reconnect)."""
-    probe = await connect_nats(",".join(n.url for n in cluster.nodes if n.running), "test-probe")
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while loop.time() < deadline:
-            with contextlib.suppress(Exception):
-                leader = await stream_leader(probe.jetstream(), BUS)
-                if leader is not None and leader != old:
-                    return leader
-            await asyncio.sleep(0.05)
-    finally:
-        await probe.close()
-    raise AssertionError(f"no new {BUS} leader after {old} was killed")
-
-
-async def _all_published(dsn: str) -> bool:
-    return await count_unpublished(dsn) == 0
 
 
 async def _tracking(owner: asyncpg.Connection) -> tracking.Tracking:

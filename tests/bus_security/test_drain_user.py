@@ -8,11 +8,8 @@ import asyncpg
 
 from registry.ids import uuid7
 from settings import nats_login
-from tests.bus_security.conftest import admin, auth_server
 from tests.bus_security.nats_harness import AuthServer, Login, logged_in
 from tests.outbox.conftest import FAST, count_unpublished, order_event, running, stored, wait_until, write
-
-__all__ = ["admin", "auth_server"]  # the fixtures, used here by name
 
 
 async def test_the_drain_user_publishes_fast_batches(

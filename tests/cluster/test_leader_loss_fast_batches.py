@@ -1,4 +1,4 @@
-"""The cluster leader-loss scenario on the drain's fast-batch path (tests/cluster runs it per message):
+"""The cluster leader-loss scenario on the drain's fast-batch path (test_leader_loss runs it per message):
 R3 streams with `allow_batched`, a steady outbox load, SIGKILL the gordon-bus leader mid-load and restart
 it. Every committed event reaches the bus and the history exactly once, in each order's version order, and
 the drain keeps its leadership and quarantines nothing."""
@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -16,8 +15,8 @@ from gordon.runtime.nats_cluster import NatsCluster, stream_leader, wait_until_c
 from producers.drain.config import DrainConfig
 from producers.drain.runner import connect_nats
 from producers.drain.worker import Drain
-from registry.streams import ensure_streams
 from schemas import REGISTRY
+from tests.cluster.leaders import REPLICAS, all_published, elected_after_loss, replicated_streams, stream_has
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -26,15 +25,12 @@ from tests.cluster.load import (
     outbox_event_ids,
     write_at_rate,
 )
-from tests.cluster.test_leader_loss import _all_published, _new_leader, _stored_at_least, _stream_has
-from tests.conftest import small_spec
 from tests.outbox.conftest import stored, wait_until
 
 pytestmark = [pytest.mark.slow]
 
 BUS = REGISTRY.bus.name
 HISTORY = REGISTRY.history.name
-REPLICAS = 3
 ORDER_COUNT = 1500  # two events each: 3000 events
 RATE = 200.0
 DRAIN = DrainConfig(
@@ -42,22 +38,12 @@ DRAIN = DrainConfig(
 )
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    with NatsCluster(tmp_path / "cluster", size=REPLICAS) as started:
-        started.wait_for_meta_leader(60)
-        yield started
-
-
 async def test_leader_loss_under_fast_batches_loses_and_duplicates_nothing(
     cluster: NatsCluster, database: str, dsn_for: Callable[[str, str], str]
 ) -> None:
     urls = ",".join(cluster.urls)
-    client = await connect_nats(urls, "test-cluster")
+    client = await replicated_streams(urls)
     js = client.jetstream()
-    await ensure_streams(js, [small_spec(s) for s in REGISTRY.streams], replicas=REPLICAS)
-    for stream in (BUS, HISTORY):
-        await wait_until_current(js, stream, REPLICAS, within_s=60)
     assert (await js.stream_info(BUS)).config.allow_batched
     drain_client = await connect_nats(urls, "gordon-drain")
     drain = Drain(dsn_for(database, "gordon_drain"), drain_client, DRAIN)
@@ -67,19 +53,19 @@ async def test_leader_loss_under_fast_batches_loses_and_duplicates_nothing(
     events = order_pairs(ORDER_COUNT)
     try:
         writing = asyncio.create_task(write_at_rate(database, events, RATE, load))
-        await wait_until(lambda: _stored_at_least(client, len(events) // 3), "a third of the load", 60)
+        await wait_until(lambda: stream_has(client, BUS, len(events) // 3), "a third of the load", 60)
         leader = await stream_leader(js, BUS)
         assert leader is not None
         cluster.kill(leader)
-        new_leader = await _new_leader(cluster, leader)
+        new_leader = await elected_after_loss(cluster, BUS, leader)
         await asyncio.sleep(2.0)  # a while under load with one node down
         cluster.restart(leader)
         await writing
-        await wait_until(lambda: _all_published(database), "every outbox row to be published", 90)
+        await wait_until(lambda: all_published(database), "every outbox row to be published", 90)
         for stream in (BUS, HISTORY):
             await wait_until_current(js, stream, REPLICAS, within_s=90)
         bus_count = (await js.stream_info(BUS)).state.messages
-        await wait_until(lambda: _stream_has(client, HISTORY, bus_count), "history to source the bus", 60)
+        await wait_until(lambda: stream_has(client, HISTORY, bus_count), "history to source the bus", 60)
         assert not draining.done(), "the drain stopped by itself"
     finally:
         stop.set()
