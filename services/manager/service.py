@@ -28,6 +28,7 @@ from services.service_app import ServiceApp
 
 if TYPE_CHECKING:
     from services.manager.api.live import LiveHub
+    from services.manager.api.serve import ApiServer
 
 log = logging.getLogger("gordon.manager")
 
@@ -71,6 +72,8 @@ class ManagerService:
     runtime: ServiceRuntime
     recent: RecentBreakerEvents
     live: LiveHub
+    api: ApiServer | None = None
+    """The HTTP API served while the app runs (None: built without it)."""
 
     async def on_breaker_event(self, event: BreakerEvent) -> None:
         """Keep and log one latch change; pass it to the live feed."""
@@ -141,5 +144,5 @@ def build(
     if api:
         from services.manager.api.attach import attach_from_settings
 
-        attach_from_settings(service, demo=demo, announce=announce)
+        service.api = attach_from_settings(service, demo=demo, announce=announce)
     return service

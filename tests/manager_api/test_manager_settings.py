@@ -10,7 +10,13 @@ from settings.environment import Settings, SettingsError
 def test_defaults() -> None:
     settings = Settings.from_env({})
     assert (settings.manager_token, settings.manager_host, settings.manager_port) == (None, "127.0.0.1", 8083)
-    assert settings.service_ports == {"data": 8081, "risk": 8082, "manager": 8083, "bot": 8084, "executor": 8085}
+    assert settings.service_ports == {
+        "data": 8081,
+        "risk": 8082,
+        "manager": 8083,
+        "bot": 8084,
+        "executor": 8085,
+    }
     assert settings.workers_port == 8086
 
 

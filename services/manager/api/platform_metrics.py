@@ -90,7 +90,9 @@ class PlatformGauges:
         """Read the servers at once; a part that cannot be read in time keeps its last values."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(REFRESH_TIMEOUT_S):
-                await asyncio.gather(self._consumers(js), self._database(pool), return_exceptions=True)
+                await asyncio.gather(
+                    self._consumers(js), self._database(pool), self._latch(pool), return_exceptions=True
+                )
 
     async def _consumers(self, js: JetStreamContext) -> None:
         stream = REGISTRY.bus.name
@@ -109,7 +111,9 @@ class PlatformGauges:
         self.oldest.set(0.0 if oldest_ms is None else max(now_ms - oldest_ms, 0) / 1000)
         self.quarantined.set(quarantined)
         self.leader.set(0 if await pool.fetchval(LEADER, LOCK_KEY) is None else 1)
-        latch = await pool.fetchrow(LATCH)
+
+    async def _latch(self, pool: Pool) -> None:
+        latch = await pool.fetchrow(LATCH)  # the latch projection's view: missing until it is live
         self.halted.clear()
         if latch is not None and latch["halted"]:
             self.halted.labels(latch["breaker"] or "unknown").set(1)
