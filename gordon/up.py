@@ -103,7 +103,12 @@ def _recorded(settings: Settings, endpoints: Endpoints) -> Iterator[None]:
     port = settings.manager_port
     manager = f"http://{settings.manager_host}:{port}" if port else None
     run = RunEndpoints(
-        endpoints.nats_url, endpoints.database_url, os.getpid(), manager, endpoints.nats_passwords
+        endpoints.nats_url,
+        endpoints.database_url,
+        os.getpid(),
+        manager,
+        endpoints.nats_passwords,
+        http=catalog.http_urls(settings),
     )
     endpoints_file.write(settings.data_dir, run)
     try:
