@@ -24,7 +24,7 @@ def test_each_service_port_is_settable_and_checked() -> None:
     settings = Settings.from_env({"GORDON_RISK_PORT": "9182", "GORDON_HTTP_HOST": "0.0.0.0"})
     assert (settings.http_port("risk"), settings.http_address("risk")) == (9182, "0.0.0.0")
     assert settings.http_address("manager") == "127.0.0.1"
-    with pytest.raises(SettingsError, match="GORDON_BOT_PORT: expected a port 0..65535, got 'x'"):
+    with pytest.raises(SettingsError, match=r"GORDON_BOT_PORT: expected a port 0\.\.65535, got 'x'"):
         Settings.from_env({"GORDON_BOT_PORT": "x"})
 
 
