@@ -3,6 +3,7 @@ OTEL_EXPORTER_OTLP_ENDPOINT set posts its spans there; without it, nothing is ex
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -59,8 +60,6 @@ def run(env: dict[str, str]) -> str:
 
 
 def test_spans_are_posted_to_the_configured_endpoint_and_nowhere_by_default(collector: str) -> None:
-    import os
-
     base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     traceparent = run(base | {"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
     assert traceparent.startswith("00-")
