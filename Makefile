@@ -36,6 +36,7 @@ check-generated: $(VENV)/.synced
 	$(VENV)/bin/gordon outbox-policies --check
 	$(VENV)/bin/gordon nats-auth --check
 	$(VENV)/bin/gordon alerts --check
+	$(VENV)/bin/gordon dashboard --check
 
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
 CHROMIUM ?= /usr/bin/chromium

@@ -35,7 +35,7 @@ HEADER = """\
 """
 
 
-def _durable_pattern(template: str) -> str:
+def durable_pattern(template: str) -> str:
     """A PromQL regex matching every durable a (possibly parameterised) durable template names (durable
     names are letters, digits, `-` and `_`: nothing to escape)."""
     parts = re.split(r"(\{\w+\})", template)
@@ -48,7 +48,7 @@ def _consumer_rules(registry: Registry) -> list[dict[str, Any]]:
     rules = []
     for subject in registry:
         for spec in subject.consumers:
-            lag = f'gordon_consumer_lag_seconds{{consumer=~"{_durable_pattern(spec.durable)}"}}'
+            lag = f'gordon_consumer_lag_seconds{{consumer=~"{durable_pattern(spec.durable)}"}}'
             rules.append(
                 {
                     "alert": "GordonConsumerLagging",

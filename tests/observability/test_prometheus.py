@@ -15,8 +15,10 @@ import pytest
 import yaml
 from nats.aio.client import Client as NatsClient
 
+from gordon import dashboard
 from gordon.alerts import CONSUMER_LAG_S, RULES_PATH
 from gordon.paths import ROOT
+from schemas import REGISTRY
 from services.http_server import free_port
 from tests.observability.running import HOST, Observed, eventually, observed_platform
 
@@ -116,6 +118,7 @@ async def test_the_lag_alert_fires_when_a_consumer_stops_and_clears_when_it_retu
     with prometheus(tmp_path, platform.urls) as api:
         await eventually(lambda: all_up(api, len(platform.urls)), "Prometheus scraping every part", 60)
         assert await lag_alert(api, "risk-klines") is None
+        await _every_dashboard_query_runs(api)
 
         await platform.platform.stop_service("risk")  # klines keep coming; nobody takes risk-klines'
         await eventually(
@@ -126,6 +129,17 @@ async def test_the_lag_alert_fires_when_a_consumer_stops_and_clears_when_it_retu
 
         await platform.platform.start_service("risk")
         await eventually(lambda: _is(lag_alert(api, "risk-klines"), None), "the lag alert to clear", 45)
+
+
+async def _every_dashboard_query_runs(api: str) -> None:
+    """Each query of the generated Grafana dashboard is valid PromQL over what the platform serves."""
+    answered = 0
+    async with httpx.AsyncClient(timeout=10) as client:
+        for expr in dashboard.exprs(REGISTRY):
+            body = (await client.get(f"{api}/api/v1/query", params={"query": expr})).json()
+            assert body["status"] == "success", (expr, body)
+            answered += bool(body["data"]["result"])
+    assert answered >= len(dashboard.exprs(REGISTRY)) // 2, "most panels have data on a running platform"
 
 
 async def _is(state: Awaitable[str | None], want: str | None) -> bool:
