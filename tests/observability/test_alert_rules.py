@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gordon import alerts
+from gordon import alerts, dashboard
 from gordon.cli import main
 from projections.catalog import PROJECTIONS
 from schemas import REGISTRY
@@ -53,3 +53,10 @@ def test_alerts_writes_checks_and_names_a_stale_file(
     assert "> 300" in out
     assert main(["alerts", "--output", "-"]) == 0
     assert capsys.readouterr().out == alerts.render(REGISTRY)
+
+
+def test_the_dashboard_has_a_lag_query_per_declared_durable_and_is_current() -> None:
+    durables = {spec.durable for subject in REGISTRY for spec in subject.consumers}
+    lag = [e for e in dashboard.exprs(REGISTRY) if e.startswith("gordon_consumer_lag_seconds")]
+    assert len(lag) == len(durables)
+    assert main(["dashboard", "--check"]) == 0
