@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from consumers import metrics
-from consumers.dead_letters import DeadLetter, send_dead_letter
+from registry.dead_letters import DeadLetter, send_dead_letter
 from registry.codec import Codec, DecodeError
 from registry.event import Event
 from registry.registry import Registry

@@ -6,6 +6,8 @@ MSG_ID = "Nats-Msg-Id"
 SCHEMA = "Gordon-Schema"
 SOURCE = "Gordon-Source"
 TRACE_ID = "Gordon-Trace-Id"
+STREAM_SOURCE = "Nats-Stream-Source"
+"""Set by the server on a sourced copy (the history stream's); refused on a publish (err 10227)."""
 CONTENT_TYPE = "Content-Type"
 JSON = "application/json"
 
