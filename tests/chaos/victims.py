@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ class Child:
     args: list[str]
     env: dict[str, str]
     log: Path
+    fresh: Callable[[], dict[str, str]] | None = field(default=None, repr=False)
+    """Variables computed anew at each start (such as the data feed's simulated start time)."""
     kills: int = 0
     exits: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -32,7 +35,7 @@ class Child:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.args],
-                env={**os.environ, **self.env},
+                env={**os.environ, **self.env, **(self.fresh() if self.fresh else {})},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
