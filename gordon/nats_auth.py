@@ -15,7 +15,8 @@ the live stream directly, which no subject permission can narrow to some subject
 The drain publishes every subject of the live stream (it forwards every service's outbox rows; row-level
 security on the outbox decides who may write which). The projector reads the history stream through
 throwaway pull consumers, and publishes the dead letters of what does not decode on
-`dlq.projection-<name>` (denied to every service, as another's durable's letters are). `admin` (migrations, stream setup, DLQ tools, audits) is unrestricted.
+`dlq.projection-<name>` (denied to every service, as another's durable's letters are). `admin`
+(migrations, stream setup, DLQ tools, audits) is unrestricted.
 Passwords are never in the file: each is `$GORDON_NATS_PASSWORD_<USER>`, which nats-server resolves from
 its environment at start (and refuses to start when one is missing); clients read the same variables.
 """
@@ -94,7 +95,8 @@ def _durables(registry: Registry, service: Service) -> list[tuple[Subject[Any], 
 
 
 BUS_READERS: dict[Service, str] = {
-    Service.MANAGER: "the manager API's live feed reads gordon-bus by sequence to fill gaps and replay",
+    Service.MANAGER: "the manager API's live feed reads gordon-bus by sequence to fill gaps and replay, "
+    "and its /metrics reports every durable's lag",
 }
 """Services that also read the live stream directly (stream info, message gets, throwaway consumers).
 A stream read names its subjects in the request body, out of reach of subject permissions: such a
@@ -112,6 +114,7 @@ def _stream_reads(stream: str) -> list[str]:
         f"{API}.CONSUMER.INFO.{stream}.*",
         f"{API}.CONSUMER.MSG.NEXT.{stream}.*",
         f"{API}.CONSUMER.DELETE.{stream}.*",
+        f"{API}.CONSUMER.LIST.{stream}",  # every durable's lag, for the platform's /metrics
     ]
 
 

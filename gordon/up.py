@@ -33,10 +33,15 @@ SERVICES: tuple[Service, ...] = (platform.drain, platform.projections)
 
 
 def platform_services(names: Sequence[str], *, demo: bool, view: bool) -> tuple[Service, ...]:
-    """The drain and projections, then the named services (in start order), then the live view."""
+    """The drain and projections with their `/metrics`, then the named services (in start order), then
+    the live view. Every HTTP port is fixed here (GORDON_<NAME>_PORT 0 becomes a free one), before any
+    part starts, so the manager and the endpoints file know where each one listens."""
     chosen = [n for n in catalog.NAMES if n in names]
+    settings = Settings.from_env(use_running=False)
+    catalog.fix_ports(chosen, settings)
+    workers = platform.workers_metrics(settings.http_host, catalog.fix_workers_port(settings))
     extra: tuple[Service, ...] = (_view,) if view else ()
-    return (*SERVICES, *(catalog.service(n, demo=demo) for n in chosen), *extra)
+    return (*SERVICES, workers, *(catalog.service(n, demo=demo) for n in chosen), *extra)
 
 
 class ServiceError(GordonError):
@@ -98,7 +103,12 @@ def _recorded(settings: Settings, endpoints: Endpoints) -> Iterator[None]:
     port = settings.manager_port
     manager = f"http://{settings.manager_host}:{port}" if port else None
     run = RunEndpoints(
-        endpoints.nats_url, endpoints.database_url, os.getpid(), manager, endpoints.nats_passwords
+        endpoints.nats_url,
+        endpoints.database_url,
+        os.getpid(),
+        manager,
+        endpoints.nats_passwords,
+        http=catalog.http_urls(settings),
     )
     endpoints_file.write(settings.data_dir, run)
     try:

@@ -66,7 +66,7 @@ class Sampler:
         elapsed, self.since = max(now - self.since, 1e-6), now
         counts, self.counts = self.counts, Counter()
         snap = Snapshot(rates={k: v / elapsed for k, v in sorted(counts.items())})
-        count, oldest, now_ms = await self.conn.fetchrow(BACKLOG) or (0, None, 0)
+        count, oldest, _, now_ms = await self.conn.fetchrow(BACKLOG) or (0, None, 0, 0)
         snap.backlog, snap.oldest_age_ms = int(count), (int(now_ms) - int(oldest)) if oldest else None
         with contextlib.suppress(Exception):
             infos = await self.nats.jetstream().consumers_info(REGISTRY.bus.name)

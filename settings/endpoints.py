@@ -31,6 +31,8 @@ class RunEndpoints:
     pid: int
     manager_url: str | None = None
     nats_passwords: dict[str, str] = field(default_factory=dict)
+    http: dict[str, str] = field(default_factory=dict)
+    """Base URL of each part's `/healthz` and `/metrics` by name (the five services, "workers")."""
 
     @property
     def alive(self) -> bool:
@@ -72,6 +74,7 @@ def read(data_dir: Path) -> RunEndpoints | None:
             pid=int(data["pid"]),
             manager_url=data.get("manager_url"),
             nats_passwords={str(k): str(v) for k, v in data.get("nats_passwords", {}).items()},
+            http={str(k): str(v) for k, v in data.get("http", {}).items()},
         )
     except FileNotFoundError:
         return None

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import nats
 import pytest
 
@@ -27,6 +28,7 @@ from schemas.risk import Breaker
 from services.risk import halt
 from services.risk.breakers import Breach
 from settings import endpoints, nats_login
+from settings.environment import SERVICE_PORTS, port_variable
 from stores.latch import LatchStore
 
 GORDON = Path(sys.executable).parent / "gordon"
@@ -45,7 +47,8 @@ class Up:
     def __init__(self, data_dir: Path, *argv: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
         env["GORDON_DATA_DIR"] = str(data_dir)
-        env["GORDON_MANAGER_PORT"] = "0"  # the manager API on any free port: 8080 may be taken
+        for name in (*SERVICE_PORTS, "workers"):  # any free ports: a developer's `make run` may hold 8081..
+            env[port_variable(name)] = "0"
         self.stderr_path = data_dir / f"up-{time.monotonic_ns()}.err"
         with self.stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(
@@ -142,6 +145,16 @@ async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up, data_
     assert "database migrated to head" in gordon_up.stderr()
     assert "gordon-bus" in gordon_up.stderr()
     assert "gordon up: manager API at http://127.0.0.1:" in gordon_up.stderr()  # the manager serves it
+    assert set(run.http) == {"data", "bot", "executor", "risk", "manager", "workers"}
+    async with httpx.AsyncClient(timeout=10) as http:  # what `curl` on each port gets
+        for name, url in run.http.items():
+            page = await http.get(f"{url}/metrics")
+            assert page.status_code == 200, (name, page.text)
+            assert ("gordon_drain_leader" if name == "workers" else "gordon_service_ready") in page.text
+            if name != "workers":
+                health = await http.get(f"{url}/healthz")
+                assert health.status_code in (200, 503), (name, health.text)
+                assert "postgres" in health.json()["checks"], (name, health.text)
 
     gordon_up.process.send_signal(signal.SIGINT)
     assert gordon_up.process.wait(timeout=60) == 0, gordon_up.stderr()

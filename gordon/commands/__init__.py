@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 COMMANDS: Final[MappingProxyType[str, str]] = MappingProxyType(
     {
+        "alerts": "generate the Prometheus alert rules (config/alerts.yml) from the registry",
         "asyncapi": "write asyncapi.yaml from the schema registry (--check: fail when it is stale)",
         "codegen": "generate typed channels and subscribers from the registry",
         "dlq": "list or replay dead letters (gordon-dlq)",

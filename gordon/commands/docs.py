@@ -48,8 +48,8 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the address, build the docs app, serve it until a signal."""
+    from services.http_server import check_port
     from services.manager.api.docs import create_docs_app
-    from services.manager.api.serve import check_port
 
     port = parse_port("--port", args.port, allow_any=False)
     check_port(args.host, port)

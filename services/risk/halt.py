@@ -119,7 +119,8 @@ async def resume(
             raise LatchMoved(latch_id, expected_version, latch.state.version)
         latch.resume(actor, reason, ts_ms=ts_ms)
         (event,) = await store.save(conn, latch)
-        await outbox.publish_within(conn, RISK_COMMANDS(), command(CommandKind.RESUME, reason, ts_ms))
+        resumed = command(CommandKind.RESUME, reason, ts_ms)
+        await outbox.publish_within(conn, RISK_COMMANDS(), resumed, actor=actor)
         await conn.execute(AUDIT, LatchAction.RESUME.value, actor, reason, ts_ms)
         return event
 
@@ -141,6 +142,6 @@ async def flatten(
             latch.trip(Breaker.MANUAL, None, None, message, ts_ms=ts_ms)
             (event,) = await store.save(conn, latch)
         for kind in (CommandKind.PAUSE, CommandKind.FLATTEN):
-            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms))
+            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms), actor=actor)
         await conn.execute(AUDIT, CommandKind.FLATTEN.value, actor, reason, ts_ms)
         return event

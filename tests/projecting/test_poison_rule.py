@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 from nats.js import JetStreamContext
+from prometheus_client import REGISTRY as PROMETHEUS
 
 from consumers.dlq_tools import StoredLetter, read_letters, replay
 from projections import generations, tracking
@@ -53,6 +54,12 @@ async def fold(admin_js: JetStreamContext, projector_js: JetStreamContext, dsn: 
     return await Runner(ORDERS, dsn, projector_js, REGISTRY, FAST).run(asyncio.Event(), until_seq=last)
 
 
+def skipped() -> float:
+    """gordon_projection_undecodable_total of the orders projection."""
+    labels = {"projection": ORDERS.name}
+    return PROMETHEUS.get_sample_value("gordon_projection_undecodable_total", labels) or 0.0
+
+
 async def letters(js: JetStreamContext, count: int) -> list[StoredLetter]:
     """The orders projection's dead letters, once `count` are stored (10 s at most)."""
     for _ in range(200):
@@ -80,8 +87,10 @@ async def test_an_undecodable_event_is_dead_lettered_and_the_events_behind_it_ar
 
     async with logged_in(auth_server, nats_login.PROJECTOR) as reader:
         reading = reader.client.jetstream(timeout=5)
+        before = skipped()
         stats = await fold(js, reading, projector)
         assert (stats.applied, stats.undecodable, stats.halted) == (8, 1, None)
+        assert skipped() - before == 1
         (letter,) = await letters(js, 1)
         assert letter.consumer == "projection-orders"
         assert (letter.subject, letter.stream, letter.stream_seq) == (AT, HISTORY, forged.seq)
