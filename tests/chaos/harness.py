@@ -1,14 +1,17 @@
-"""What both chaos suites share: the seeded fault plan, waiting for the victims to settle while they are
-kept alive, and the tails of every log for a failure message."""
+"""What both chaos suites share: the seeded fault plan and its run, waiting for the victims to settle while
+they are kept alive, and the tails of every log for a failure message."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import asyncpg
+
+from tests.chaos.victims import Victims
 
 
 def fault_plan(
@@ -20,6 +23,18 @@ def fault_plan(
     rng.shuffle(chosen)
     step = duration_s / (len(chosen) + 1)
     return [(step * (i + 1) + rng.uniform(-0.3, 0.3) * step, kind) for i, kind in enumerate(chosen)]
+
+
+async def run_plan(plan: list[tuple[float, str]], victims: Victims, rng: random.Random, began: float) -> None:
+    """Hit each victim at its moment (seconds after `began`, monotonic), bring it back 0.2-1.5 s later,
+    and restart meanwhile whatever exits on its own."""
+    for at, kind in plan:
+        while time.monotonic() - began < at:
+            victims.supervise()
+            await asyncio.sleep(0.1)
+        victims.hit(kind)
+        await asyncio.sleep(rng.uniform(0.2, 1.5))
+        victims.bring_back(kind)
 
 
 async def converge(

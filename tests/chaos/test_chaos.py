@@ -34,8 +34,8 @@ from schemas import REGISTRY
 from settings import roles
 from settings.dsn import with_user
 from tests.chaos.consumer_proc import TABLES
-from tests.chaos.harness import converge, fault_plan, log_tails
-from tests.chaos.victims import Child, kill_nats
+from tests.chaos.harness import converge, fault_plan, log_tails, run_plan
+from tests.chaos.victims import Child, Victims
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -104,28 +104,7 @@ async def test_nothing_lost_or_doubled_under_random_kills(
             tmp_path / "projector.log",
         ),
     }
-    servers_hit: Counter[str] = Counter()
-
-    def hit(kind: str) -> None:
-        if kind in children:
-            children[kind].kill()
-        elif kind == "nats":
-            kill_nats(server)
-        else:
-            pg.crash()  # immediate mode: never SIGKILL the postmaster
-        servers_hit[kind] += 1
-
-    def bring_back(kind: str) -> None:
-        if kind in children:
-            children[kind].start()
-        elif kind == "nats":
-            server.start()
-        else:
-            pg.start()
-
-    def supervise() -> None:
-        for child in children.values():
-            child.revive()
+    victims = Victims(children, server, pg)
 
     events = order_pairs(ORDER_COUNT)
     duration = len(events) / RATE
@@ -137,26 +116,16 @@ async def test_nothing_lost_or_doubled_under_random_kills(
         child.start()
     try:
         writing = asyncio.create_task(write_at_rate(dsn, events, RATE, load))
-        for at, kind in plan:
-            while time.monotonic() - began < at:
-                supervise()
-                await asyncio.sleep(0.1)
-            hit(kind)
-            await asyncio.sleep(rng.uniform(0.2, 1.5))
-            bring_back(kind)
+        await run_plan(plan, victims, rng, began)
         await writing
         chaos_s = time.monotonic() - began
 
-        behind = await converge(lambda: _behind(dsn, client, len(events)), supervise, CONVERGE_S)
+        behind = await converge(lambda: _behind(dsn, client, len(events)), victims.supervise, CONVERGE_S)
         settle_s = time.monotonic() - began - chaos_s
     except Exception as exc:
         raise AssertionError(f"seed {seed}: {type(exc).__name__}: {exc}\n{log_tails(tmp_path)}") from exc
     finally:
-        codes = {kind: child.stop() for kind, child in children.items()}
-        if not server.pid:
-            server.start()
-        if not pg.pid:
-            pg.start()
+        codes = victims.stop()
     assert behind is None, f"seed {seed}: not settled after the chaos: {behind}\n{log_tails(tmp_path)}"
 
     committed = await outbox_event_ids(dsn)
@@ -177,8 +146,8 @@ async def test_nothing_lost_or_doubled_under_random_kills(
     checks = [await verify(dsn, projector, js, projection) for projection in PROJECTIONS.values()]
     await client.close()
 
-    kills = {kind: children[kind].kills if kind in children else servers_hit[kind] for kind in KINDS}
-    exits = {kind: child.exits for kind, child in children.items() if child.exits}
+    kills = victims.kills(KINDS)
+    exits = victims.exits()
     print(
         f"chaos seed {seed}: {len(committed)} events in {chaos_s:.1f}s of chaos + {settle_s:.1f}s to settle; "
         f"kills {kills}; exited on their own and restarted {exits or 'none'}; writer commit retries "

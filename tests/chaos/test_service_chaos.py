@@ -2,9 +2,9 @@
 (`faststream run services.<name>:app`), the outbox drain (`gordon drain`) and the projection runners
 (what `gordon up` runs), each logged in to a nats-server run with the generated authorization as its own
 user. Demo-shaped load: the data feed at the demo's speed and history, the two demo bots trading on it,
-and an operator flattening and resuming through the manager API. At seeded random moments each process,
-nats-server and Postgres (immediate-mode stop) is hit and restarted; a process that exits on its own is
-restarted too, as a service manager would.
+and an operator flattening and resuming through the manager process's own HTTP API. At seeded random
+moments each process, nats-server and Postgres (immediate-mode stop) is hit and restarted; a process that
+exits on its own is restarted too, as a service manager would.
 
 At the end, once everything has settled: no intent placed twice, every risk command and operator request
 applied once, every outbox row on the bus once, no gap in any aggregate's versions, every projection equal
@@ -31,7 +31,7 @@ from gordon import nats_auth
 from gordon.migrate import upgrade
 from gordon.platform import prepare_projections
 from gordon.runtime.nats_server import EmbeddedNats
-from gordon.runtime.ports import stable_port
+from gordon.runtime.ports import HOST, stable_port
 from gordon.runtime.postgres_server import EmbeddedPostgres
 from gordon.services import DEMO_BACKFILL_MINUTES, DEMO_BOTS, DEMO_SPEED, NAMES, seed_demo_bots
 from producers.drain.runner import connect_nats
@@ -41,14 +41,13 @@ from projections.verify import verify
 from registry.streams import ensure_streams
 from schemas import REGISTRY
 from services.data.service import BACKFILL, SPEED, START_MS
-from services.manager.api import ApiDeps, create_app
-from services.manager.api.serve import ApiServer, free_port
+from services.http_server import url_of
 from settings import nats_login, roles
 from settings.dsn import with_user
-from settings.environment import DATABASE_URL, NATS_URL
+from settings.environment import DATABASE_URL, MANAGER_PORT, MANAGER_TOKEN, NATS_URL, port_variable
 from tests.chaos import service_checks as checks
-from tests.chaos.harness import converge, fault_plan, log_tails
-from tests.chaos.victims import Child, kill_nats
+from tests.chaos.harness import converge, fault_plan, log_tails, run_plan
+from tests.chaos.victims import Child, Victims
 from tests.cluster.load import copies_by_msg_id, exactly_once, outbox_event_ids
 from tests.conftest import small_spec
 from tests.projecting.helpers import history_caught_up
@@ -64,8 +63,8 @@ DURABLES = sum(1 for s in REGISTRY for c in s.consumers if not c.instance) + len
 """The services' durables (the bot's one per bot): all bound means every service is up."""
 CONVERGE_S = 90.0
 TOKEN = "chaos-operator-token-0123456789"
-PORTS = {f"GORDON_{name.upper()}_PORT": "0" for name in NAMES}
-"""Each service's own /healthz and /metrics port (issue 13), any free one."""
+PORTS = {port_variable(name): "0" for name in NAMES}
+"""Each service's own /healthz and /metrics port, any free one (the manager's API gets a fixed one)."""
 DAY_MS = 86_400_000
 
 
@@ -84,9 +83,10 @@ def servers(
         yield pg, server
 
 
-def platform(tmp_path: Path, nats_url: str, dsn: str) -> dict[str, Child]:
+def platform(tmp_path: Path, nats_url: str, dsn: str, api_port: int) -> dict[str, Child]:
     """The processes: the drain (as gordon_drain), the projection runners and the five services (as the
-    schema owner's URL, from which each derives its own role)."""
+    schema owner's URL, from which each derives its own role); the manager serves its API on `api_port`
+    (the same after every restart) with the operator's token."""
     env = {NATS_URL: nats_url, DATABASE_URL: dsn, **PORTS}
     began_wall = time.time_ns() // 1_000_000
     origin = began_wall - 2 * DAY_MS  # as `gordon up --demo`: two days back
@@ -107,21 +107,23 @@ def platform(tmp_path: Path, nats_url: str, dsn: str) -> dict[str, Child]:
         "projector": Child("projector", "tests.chaos.projector_proc", [], env, tmp_path / "projector.log"),
     }
     demo = {SPEED: str(DEMO_SPEED), BACKFILL: str(DEMO_BACKFILL_MINUTES)}
+    api = {MANAGER_PORT: str(api_port), MANAGER_TOKEN: TOKEN}
     for name in NAMES:
         children[name] = Child(
             name,
             "faststream",
             ["run", f"services.{name}:app"],
-            env | (demo if name == "data" else {}),
+            env | (demo if name == "data" else {}) | (api if name == "manager" else {}),
             tmp_path / f"{name}.log",
             fresh=feed if name == "data" else None,
         )
     return children
 
 
-async def operate(api: ApiServer, rng: random.Random, began: float, asked: Counter[str]) -> None:
-    """An operator: at seeded moments of the chaos, flatten, then resume once the latch is halted, and so
-    on; a request refused (the API's database restarting, or not halted yet) is asked again."""
+async def operate(api: str, rng: random.Random, began: float, asked: Counter[str]) -> None:
+    """An operator at `api` (the manager's URL): at seeded moments of the chaos, flatten, then resume once
+    the latch is halted, and so on; a request refused or unanswered (the manager or its database
+    restarting, the latch not halted yet) is asked again."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {TOKEN}"
     moments = sorted(rng.uniform(0.1, 0.9) * CHAOS_S for _ in OPERATOR)
@@ -131,9 +133,7 @@ async def operate(api: ApiServer, rng: random.Random, began: float, asked: Count
         while time.monotonic() < deadline:
             body = {"reason": f"chaos {action} at {at:.1f}s", "actor": "chaos-operator"}
             try:
-                reply = await asyncio.to_thread(
-                    session.post, f"{api.url}/risk/{action}", json=body, timeout=10
-                )
+                reply = await asyncio.to_thread(session.post, f"{api}/risk/{action}", json=body, timeout=10)
             except requests.RequestException:
                 reply = None
             if reply is not None and reply.status_code == 202:
@@ -193,69 +193,34 @@ async def test_services_lose_and_double_nothing_under_random_kills(
     await ensure_streams(js, [small_spec(s) for s in REGISTRY.streams])
     await prepare_projections(dsn)
     assert await seed_demo_bots(dsn) == 2
-    children = platform(tmp_path, server.url, dsn)
-    api = ApiServer(create_app(ApiDeps(dsn, server.url, token=TOKEN)), port=free_port())
-    await api.start()
-    hits: Counter[str] = Counter()
+    api_port = stable_port()
+    children = platform(tmp_path, server.url, dsn, api_port)
+    victims = Victims(children, server, pg)
     asked: Counter[str] = Counter()
-
-    def hit(kind: str) -> None:
-        if kind in children:
-            children[kind].kill()
-        elif kind == "nats":
-            kill_nats(server)
-        else:
-            pg.crash()  # immediate mode: never SIGKILL the postmaster
-        hits[kind] += 1
-
-    def bring_back(kind: str) -> None:
-        if kind in children:
-            children[kind].start()
-        elif kind == "nats":
-            server.start()
-        else:
-            pg.start()
-
-    def supervise() -> None:
-        for child in children.values():
-            child.revive()
 
     plan = fault_plan(rng, CHAOS_S, KINDS, FAULTS)
     print("plan: " + ", ".join(f"{at:.1f}s {kind}" for at, kind in plan))
     began = time.monotonic()
     for child in children.values():
         child.start()
-    feed = children["data"]
     try:
         while len(await js.consumers_info(REGISTRY.bus.name)) < DURABLES:  # every service is up
             assert time.monotonic() - began < 60, f"the durables were not all bound\n{log_tails(tmp_path)}"
-            supervise()
+            victims.supervise()
             await asyncio.sleep(0.2)
         up_s = time.monotonic() - began
         chaos_began = time.monotonic()
-        operator = asyncio.create_task(operate(api, rng, chaos_began, asked))
-        for at, kind in plan:
-            while time.monotonic() - chaos_began < at:
-                supervise()
-                await asyncio.sleep(0.1)
-            hit(kind)
-            await asyncio.sleep(rng.uniform(0.2, 1.5))
-            bring_back(kind)
+        operator = asyncio.create_task(operate(url_of(HOST, api_port), rng, chaos_began, asked))
+        await run_plan(plan, victims, rng, chaos_began)
         await operator
-        del children["data"]  # the load ends: the feed stops between transactions, and stays stopped
-        feed_code = feed.stop()
+        feed_code = victims.retire("data")  # the load ends: the feed stops between transactions
         chaos_s = time.monotonic() - chaos_began
-        left = await converge(Settling(dsn, js).behind, supervise, CONVERGE_S)
+        left = await converge(Settling(dsn, js).behind, victims.supervise, CONVERGE_S)
         settle_s = time.monotonic() - chaos_began - chaos_s
     except Exception as exc:
         raise AssertionError(f"seed {seed}: {type(exc).__name__}: {exc}\n{log_tails(tmp_path)}") from exc
     finally:
-        await api.stop()
-        codes = {kind: child.stop() for kind, child in children.items()}
-        if not server.pid:
-            server.start()
-        if not pg.pid:
-            pg.start()
+        codes = victims.stop()
     assert left is None, f"seed {seed}: not settled after the chaos: {left}\n{log_tails(tmp_path)}"
 
     tally = checks.Tally()
@@ -281,9 +246,7 @@ async def test_services_lose_and_double_nothing_under_random_kills(
     letters = await read_letters(js, REGISTRY.dead_letters.name)
     await client.close()
 
-    kills = {kind: children[kind].kills if kind in children else hits[kind] for kind in KINDS}
-    kills["data"] = feed.kills
-    exits = {kind: child.exits for kind, child in [*children.items(), ("data", feed)] if child.exits}
+    kills, exits = victims.kills(KINDS), victims.exits()
     print(
         f"service chaos seed {seed}: up in {up_s:.1f}s, {chaos_s:.1f}s of chaos, settled in {settle_s:.1f}s; "
         f"kills {kills}; exited on their own and restarted {exits or 'none'}; operator {dict(asked)}; "

@@ -9,7 +9,6 @@ dead-lettered.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from uuid import UUID
 
 import asyncpg
@@ -18,7 +17,7 @@ from nats.js import JetStreamContext
 from prometheus_client import REGISTRY as PROMETHEUS
 
 from consumers.dlq_tools import StoredLetter, read_letters, replay
-from projections import generations, tracking
+from projections import tracking
 from projections.rebuild import rebuild
 from projections.runner import ProjectionHalted, Runner, RunnerStats
 from projections.verify import verify
@@ -37,21 +36,19 @@ DLQ = REGISTRY.dead_letters.name
 HISTORY = REGISTRY.history.name
 
 
-@pytest.fixture
-async def projector(database: str, dsn_for: Callable[[str, str], str]) -> str:
-    """Generation 1 created by the owner; the runner connects as gordon_projector."""
-    conn = await asyncpg.connect(database)
-    try:
-        await generations.ensure_live(conn, ORDERS)
-    finally:
-        await conn.close()
-    return dsn_for(database, "gordon_projector")
-
-
 async def fold(admin_js: JetStreamContext, projector_js: JetStreamContext, dsn: str) -> RunnerStats:
     """A live runner, reading as the projector, until it has consumed what the history holds."""
     last = await history_caught_up(admin_js)  # the bus's counts are the admin's to read
     return await Runner(ORDERS, dsn, projector_js, REGISTRY, FAST).run(asyncio.Event(), until_seq=last)
+
+
+async def tracking_of(database: str) -> tracking.Tracking:
+    """Generation 1's tracking row."""
+    conn = await asyncpg.connect(database)
+    try:
+        return await tracking.read(conn, "proj_orders_1")
+    finally:
+        await conn.close()
 
 
 def skipped() -> float:
@@ -101,11 +98,7 @@ async def test_an_undecodable_event_is_dead_lettered_and_the_events_behind_it_ar
             for r in await rows(database, "SELECT order_id, status, version FROM trading.orders")
         }
         assert got == {a: (a, "filled", 4), b: (b, "filled", 4)}
-        conn = await asyncpg.connect(database)
-        try:
-            state = await tracking.read(conn, "proj_orders_1")
-        finally:
-            await conn.close()
+        state = await tracking_of(database)
         assert (state.last_seq, state.halted_seq) == (9, None), "the tracking row passes the dead letter"
 
         # A verify and a rebuild, as the projector, skip it the same way: equal, and no second letter.
@@ -147,11 +140,7 @@ async def test_a_forged_event_that_decodes_but_contradicts_the_write_side_halts(
         with pytest.raises(ProjectionHalted, match="IllegalTransition") as halted:
             await fold(js, reading, projector)
         assert halted.value.seq == 2
-        conn = await asyncpg.connect(database)
-        try:
-            state = await tracking.read(conn, "proj_orders_1")
-        finally:
-            await conn.close()
+        state = await tracking_of(database)
         assert (state.last_seq, state.halted_seq) == (1, 2)
         (row,) = await rows(database, "SELECT status, version FROM trading.orders")
         assert tuple(row) == ("submitted", 1), "nothing after the contradicting event is applied"
