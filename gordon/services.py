@@ -85,14 +85,6 @@ def fix_ports(names: Sequence[str], settings: Settings) -> dict[str, str]:
     return urls
 
 
-def http_urls(settings: Settings) -> dict[str, str]:
-    """Each service's and the workers' base URL, as their ports are set (a 0 port is left out)."""
-    urls = {n: url_of(settings.http_address(n), p) for n in NAMES if (p := settings.http_port(n))}
-    if settings.workers_port:
-        urls["workers"] = url_of(settings.http_host, settings.workers_port)
-    return urls
-
-
 def fix_workers_port(settings: Settings) -> int:
     """The port of the drain's and projection runners' `/metrics` (a 0 becomes a free one)."""
     port = settings.workers_port or free_port(settings.http_host)

@@ -146,7 +146,13 @@ def test_every_payload_version_is_a_message(document: Json) -> None:
             assert "$defs" not in json.dumps(message["payload"])
             headers = message["headers"]["properties"]
             assert headers["Gordon-Schema"]["const"] == model.schema_id()
-            assert set(headers) >= {"Nats-Msg-Id", "Gordon-Schema", "Gordon-Source", "Gordon-Trace-Id"}
+            assert set(headers) >= {
+                "Nats-Msg-Id",
+                "Gordon-Schema",
+                "Gordon-Source",
+                "traceparent",
+                "Gordon-Actor",
+            }
 
 
 def test_payload_schema_accepts_real_events_and_resolves_its_refs(document: Json) -> None:

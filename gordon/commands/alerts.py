@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from gordon.paths import ROOT
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers
@@ -32,23 +28,14 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render, write or check the rules."""
     from gordon import alerts
+    from gordon.generated_file import write_or_check
     from schemas import REGISTRY
 
-    if args.output == "-":
-        if args.check:
-            print("gordon alerts: --check needs a file, not stdout", file=sys.stderr)
-            return 1
-        sys.stdout.write(alerts.render(REGISTRY))
-        return 0
-    path = Path(args.output) if args.output else ROOT / alerts.RULES_PATH
-    shown = args.output or alerts.RULES_PATH
-    if args.check:
-        diff = alerts.stale(REGISTRY, path, shown)
-        if diff:
-            sys.stdout.write(diff)
-            print(f"gordon alerts: {shown} is stale; run `gordon alerts`", file=sys.stderr)
-            return 1
-        return 0
-    if alerts.write(REGISTRY, path):
-        print(f"wrote {shown}")
-    return 0
+    return write_or_check(
+        args,
+        "alerts",
+        alerts.RULES_PATH,
+        lambda: alerts.render(REGISTRY),
+        lambda path: alerts.write(REGISTRY, path),
+        lambda path, shown: alerts.stale(REGISTRY, path, shown),
+    )

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from gordon.commands import Subparsers
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8081
-"""Beside the manager API's 8080, so both can run at once."""
+DEFAULT_PORT = 8090
+"""Clear of the services' 8081..8086, so it can run beside `make run`."""
 PAGE = "/docs/asyncapi"
 
 

@@ -12,7 +12,9 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from rich.console import Console
 
+from gordon.view import Sampler, render
 from producers.tracing import trace_id_of
 from registry import headers as h
 from schemas import REGISTRY
@@ -48,7 +50,11 @@ async def test_each_service_serves_readiness_and_metrics_that_move_with_real_wor
             await _readiness_names_its_checks(seen)
             await _families_moved(seen)
             await _a_dead_letter_is_counted_where_it_happened(seen, js)
+            await _the_view_shows_each_services_readiness(seen, database, js, "ready")
             await _a_deleted_durable_is_a_503_naming_it(seen, js)
+            await _the_view_shows_each_services_readiness(
+                seen, database, js, "NOT READY: durable:risk-klines"
+            )
         await _one_trace_from_kline_to_fill(js)
     finally:
         await owner.close()
@@ -138,6 +144,28 @@ async def _a_deleted_durable_is_a_503_naming_it(seen: Observed, js: JetStreamCon
     samples = await seen.metrics("risk")
     assert value(samples, "gordon_service_ready") == 0
     assert value(samples, "gordon_readiness_check", check="durable:risk-klines") == 0
+
+
+async def _the_view_shows_each_services_readiness(
+    seen: Observed, database: str, js: JetStreamContext, risk_shows: str
+) -> None:
+    services = {n: u for n, u in seen.urls.items() if n != "workers"}
+    conn = await asyncpg.connect(database)
+    try:
+        snap = await Sampler(js._nc, conn, services).sample()
+    finally:
+        await conn.close()
+    assert {name for name, _, _ in snap.readiness} == set(SERVICES)
+    console = Console(record=True, width=100)
+    console.print(render(snap))
+    rows = {
+        line.split()[1]: line
+        for line in console.export_text().splitlines()
+        if line.split()[1:2] and line.split()[1] in SERVICES
+    }
+    assert risk_shows in rows["risk"], rows
+    assert "ready" in rows["executor"], rows
+    assert "NOT" not in rows["executor"], rows
 
 
 async def _one_trace_from_kline_to_fill(js: JetStreamContext) -> None:
