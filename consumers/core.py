@@ -21,9 +21,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from consumers import metrics
-from consumers.dead_letters import DeadLetter, send_dead_letter
 from consumers.metrics import ConsumeMetrics
 from registry.codec import Codec, DecodeError
+from registry.dead_letters import DeadLetter, send_dead_letter
 from registry.event import Event
 from registry.registry import Registry
 from registry.subject import ConsumerSpec, Subject

@@ -9,8 +9,9 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
-from consumers.dead_letters import dead_letter_subject
 from registry import headers as h
+from registry.dead_letters import dead_letter_subject
+from schemas.streams import ALL
 
 REPLAY_OF = "Gordon-Replay-Of"
 """Header of a replayed message: the Nats-Msg-Id it had when it was first published."""
@@ -85,6 +86,13 @@ def parse_letter(msg: RawStreamMsg) -> StoredLetter:
     )
 
 
+def _landing(stream: str) -> str | None:
+    """Where a replay is published: the letter's stream, or for a letter from a sourced stream (a
+    projection runner's, from the history) the stream it sources from, which takes publishes."""
+    source = next((spec.sources_from for spec in ALL if spec.name == stream), None)
+    return source or stream or None
+
+
 def _int(value: str | None) -> int:
     try:
         return int(value or 0)
@@ -133,6 +141,6 @@ async def replay(js: JetStreamContext, dlq: str, letter: StoredLetter) -> Replay
         )
     msg_id = f"{letter.msg_id}:replay:{letter.seq}"
     headers = {**letter.headers, h.MSG_ID: msg_id, REPLAY_OF: letter.msg_id}
-    ack = await js.publish(letter.subject, letter.data, stream=letter.stream or None, headers=headers)
+    ack = await js.publish(letter.subject, letter.data, stream=_landing(letter.stream), headers=headers)
     await js.delete_msg(dlq, letter.seq)
     return Replayed(letter, msg_id, ack.stream, ack.seq)

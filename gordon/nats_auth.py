@@ -14,7 +14,9 @@ the live stream directly, which no subject permission can narrow to some subject
 
 The drain publishes every subject of the live stream (it forwards every service's outbox rows; row-level
 security on the outbox decides who may write which). The projector reads the history stream through
-throwaway pull consumers. `admin` (migrations, stream setup, DLQ tools, audits) is unrestricted.
+throwaway pull consumers, and publishes the dead letters of what does not decode on
+`dlq.projection-<name>` (denied to every service, as another's durable's letters are). `admin`
+(migrations, stream setup, DLQ tools, audits) is unrestricted.
 Passwords are never in the file: each is `$GORDON_NATS_PASSWORD_<USER>`, which nats-server resolves from
 its environment at start (and refuses to start when one is missing); clients read the same variables.
 """
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from projections.catalog import PROJECTIONS
+from registry.dead_letters import dead_letter_subject
 from registry.generated import staleness, write_if_changed
 from registry.registry import Registry
 from registry.streams import StreamSpec
@@ -165,6 +169,7 @@ def service_permissions(registry: Registry, service: Service) -> Permissions:
             for subject, spec in _durables(registry, other):
                 if _token(spec) != "*":
                     deny += _foreign_durable(registry.stream_of(subject).name, spec.durable)
+        deny += _projection_letters()
     subscribe = [s.template.wildcard() for s in registry.consumed_by(service)]
     subscribe.append(nats_login.inbox_prefix(service.value) + ".>")
     return Permissions(_unique(publish), _unique(subscribe), _unique(deny))
@@ -175,8 +180,14 @@ def drain_permissions(registry: Registry) -> Permissions:
     return Permissions(tuple(registry.bus.subjects), (nats_login.inbox_prefix(DRAIN) + ".>",))
 
 
+def _projection_letters() -> list[str]:
+    """The dead-letter subject of each projection's live runner."""
+    return [dead_letter_subject(p.consumer) for p in PROJECTIONS.values()]
+
+
 def projector_permissions(history: StreamSpec) -> Permissions:
-    """Projection runners read the history stream through throwaway, unacknowledged pull consumers."""
+    """Projection runners read the history stream through throwaway, unacknowledged pull consumers,
+    and dead-letter what does not decode."""
     name = history.name
     publish = [f"{API}.CONSUMER.CREATE.{name}.*.{f}" for f in history.filters]
     publish += [
@@ -184,6 +195,7 @@ def projector_permissions(history: StreamSpec) -> Permissions:
         f"{API}.CONSUMER.INFO.{name}.*",
         f"{API}.CONSUMER.DELETE.{name}.*",
         f"{API}.STREAM.INFO.{name}",
+        *_projection_letters(),
     ]
     return Permissions(tuple(publish), (nats_login.inbox_prefix(PROJECTOR) + ".>",))
 

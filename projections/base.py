@@ -59,6 +59,11 @@ class Projection(ABC, Generic[K, S]):
         """Upsert `states` into the projection's table."""
 
     @property
+    def consumer(self) -> str:
+        """The consumer name of the live runner's dead letters (on `dlq.projection-<name>`); no durable's."""
+        return f"projection-{self.name}"
+
+    @property
     def order_by(self) -> str:
         """The primary-key columns, for stable comparisons and hashes."""
         return "1"

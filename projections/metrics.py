@@ -1,4 +1,4 @@
-"""Prometheus metrics of the projection runners: lag behind the stream, applied events, halts."""
+"""Prometheus metrics of the projection runners: lag behind the stream, applied and skipped events, halts."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ LAST_SEQ = Gauge(
 )
 APPLIED = Counter("gordon_projection_applied", "Events folded into the read model.", ["projection"])
 DUPLICATES = Counter("gordon_projection_duplicates", "Events skipped as already applied.", ["projection"])
+UNDECODABLE = Counter(
+    "gordon_projection_undecodable",
+    "Events skipped because they do not decode (the live runner dead-letters them).",
+    ["projection"],
+)
 HALTED = Gauge("gordon_projection_halted", "1 while the projection is halted on an event.", ["projection"])
 
 

@@ -5,6 +5,13 @@ below its aggregate's version is a duplicate (also one re-sent after the dedup w
 sequence) and is skipped; one ahead of its predecessor waits in a bounded buffer, and the tracking row
 never passes it; a gap that does not fill, or an event the state machine refuses, halts the
 projection with the sequence and the reason. Trading state never skips silently.
+
+The poison rule: bytes that do not decode carry no trading state (nothing can be folded from them),
+so the live runner stores them in the dead-letter stream with the reason (`dlq.projection-<name>`,
+before the tracking row passes them) and goes on; a rebuild or verify skips them the same way, without
+a second letter, so live and rebuilt generations agree. What decodes but contradicts the write side
+halts. A real event lost that way would not go unseen: the next event of its aggregate is a gap, which
+halts.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from projections import generations, metrics, tracking
 from projections.base import Projection
 from projections.buffer import Buffer, Waiting
 from registry.codec import DecodeError
+from registry.dead_letters import DeadLetter, send_dead_letter
 from registry.event import Event
 from registry.registry import Registry
 
@@ -56,6 +64,8 @@ class RunnerConfig:
 class RunnerStats:
     applied: int = 0
     duplicates: int = 0
+    undecodable: int = 0
+    """Events skipped because they do not decode (dead-lettered by a live runner)."""
     buffered: int = 0
     batches: int = 0
     processed_seq: int = 0
@@ -200,25 +210,29 @@ class Runner(Generic[K, S]):
     async def _apply(self, conn: asyncpg.Connection, schema: str, batch: list[Msg]) -> None:
         p = self.projection
         decoded: list[tuple[int, Event]] = []
+        undecodable: list[tuple[Msg, str]] = []
         for msg in batch:
             seq = msg.metadata.sequence.stream
             try:
                 decoded.append((seq, self.codec.decode(msg.data)))
             except DecodeError as exc:
-                raise ProjectionHalted(p.name, seq, f"undecodable event: {exc.reason}") from None
+                undecodable.append((msg, exc.reason))
         halted: ProjectionHalted | None = None
         async with conn.transaction():
             keys = list(dict.fromkeys(p.key(event) for _, event in decoded))
             states = await p.load(conn, schema, keys)
             changed: dict[K, S] = {}
             now = time.monotonic()
-            processed = decoded[-1][0]
+            processed = batch[-1].metadata.sequence.stream
             for seq, event in decoded:
                 try:
                     self._one(seq, event, states, changed, now)
                 except ProjectionHalted as exc:
-                    halted, processed = exc, seq - 1  # keep what came before the poison event
+                    halted, processed = exc, seq - 1  # keep what came before the contradicting event
                     break
+            for msg, reason in undecodable:  # stored before the tracking row passes them
+                if msg.metadata.sequence.stream <= processed:
+                    await self._skip_undecodable(msg, reason)
             await p.save(conn, schema, changed)
             lowest = self.buffer.lowest_seq()
             last = processed if lowest is None else min(processed, lowest - 1)
@@ -232,6 +246,29 @@ class Runner(Generic[K, S]):
         metrics.LAST_SEQ.labels(name).set(self.stats.last_seq)
         if halted is not None:
             raise halted
+
+    async def _skip_undecodable(self, msg: Msg, reason: str) -> None:
+        """Skip bytes that do not decode: a live runner dead-letters them first (idempotent per history
+        sequence by Msg-Id); a fixed runner (rebuild, verify) met what the live one already stored."""
+        seq = msg.metadata.sequence.stream
+        name = self.projection.name
+        self.stats.undecodable += 1
+        metrics.UNDECODABLE.labels(name).inc()
+        if self.fixed is not None:
+            log.info("projection %s: seq %s skipped, it does not decode: %s", name, seq, reason)
+            return
+        letter = DeadLetter(
+            subject=msg.subject,
+            data=msg.data,
+            headers=dict(msg.headers or {}),
+            stream=msg.metadata.stream,
+            sequence=seq,
+            consumer=self.projection.consumer,
+            deliveries=1,
+            reason=f"decode: {reason}",
+        )
+        await send_dead_letter(self.js, letter)
+        log.warning("projection %s: seq %s dead-lettered: decode: %s", name, seq, reason)
 
     def _one(self, seq: int, event: Event, states: dict[K, S], changed: dict[K, S], now: float) -> None:
         p = self.projection

@@ -9,6 +9,8 @@ TRACE_ID = "traceparent"
 """The W3C trace context of the producer's span (https://www.w3.org/TR/trace-context/)."""
 ACTOR = "Gordon-Actor"
 """Who acted, on events an operator initiated."""
+STREAM_SOURCE = "Nats-Stream-Source"
+"""Set by the server on a sourced copy (the history stream's); refused on a publish (err 10227)."""
 CONTENT_TYPE = "Content-Type"
 JSON = "application/json"
 

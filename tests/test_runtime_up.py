@@ -25,6 +25,8 @@ from producers.outbox import Outbox
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import Breaker
+from services.risk import halt
+from services.risk.breakers import Breach
 from settings import endpoints, nats_login
 from settings.environment import SERVICE_PORTS, port_variable
 from stores.latch import LatchStore
@@ -104,32 +106,6 @@ def second_shell(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
     env["GORDON_DATA_DIR"] = str(data_dir)
     return subprocess.run([str(GORDON), *argv], env=env, capture_output=True, text=True, timeout=60)
-
-
-async def latch_trip_reaches_the_projection(database_url: str, reason: str) -> bool:
-    """Trip the (running) latch on the write side; True once the latch projection shows it halted (the
-    drain, the history stream and the projection runner all working)."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        store = LatchStore(Outbox(REGISTRY, Service.RISK))
-        async with connection.transaction():
-            latch = await store.load(connection)
-            if latch.halted:
-                latch.resume(reason, ts_ms=2)
-            else:
-                latch.trip(Breaker.DRAWDOWN, 0.06, 0.05, reason, ts_ms=1)
-            await store.save(connection, latch)
-        want = latch.halted
-        for _ in range(600):
-            state = await connection.fetchval(
-                "SELECT halted FROM trading.risk_state WHERE latch_id = 'global'"
-            )
-            if state == want:
-                return True
-            await asyncio.sleep(0.05)
-        return False
-    finally:
-        await connection.close()
 
 
 async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up, data_dir: Path) -> None:
@@ -273,16 +249,34 @@ def wait_for_line(up: Up, text: str, timeout: float) -> None:
         time.sleep(0.1)
 
 
+async def a_trip_reaches_the_executor_and_the_projection(database_url: str) -> bool:
+    """Trip the latch as the risk service does (the breaker event, and pause and flatten commands); True
+    once the executor service has applied the pause and the latch projection shows the halt."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        breach = Breach(Breaker.DRAWDOWN, 0.06, 0.05, "after the nats-server restart")
+        assert await halt.trip(pool, Outbox(REGISTRY, Service.RISK), breach, ts_ms=1) is not None
+        for _ in range(600):
+            paused = await pool.fetchval("SELECT paused FROM trading.executor_controls WHERE id = 1")
+            halted = await pool.fetchval("SELECT halted FROM trading.risk_state WHERE latch_id = 'global'")
+            if paused and halted:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+    finally:
+        await pool.close()
+
+
 async def test_a_killed_embedded_nats_server_is_restarted_and_the_platform_recovers(tmp_path: Path) -> None:
-    up = Up(tmp_path, "--services", "none")
+    up = Up(tmp_path)  # the drain, the projection runners and the five services
     try:
         os.kill(nats_server_of(up), signal.SIGKILL)
         wait_for_line(up, "nats-server restarted", timeout=60)
         assert "nats-server exited unexpectedly (code -9); restarting it on its port" in up.stderr()
         assert "nats-server restarted" in up.stderr(), up.stderr()
-        assert await latch_trip_reaches_the_projection(up.endpoints.database_url, "after restart"), (
-            up.stderr()
-        )
+        # The drain, the history stream, a service's FastStream durable and a projection runner all work
+        # again: a trip written after the restart is applied by the executor and folded into the view.
+        assert await a_trip_reaches_the_executor_and_the_projection(up.endpoints.database_url), up.stderr()
         assert up.process.poll() is None, "the platform runs on"
         up.process.send_signal(signal.SIGINT)
         assert up.process.wait(timeout=60) == 0, up.stderr()

@@ -19,6 +19,8 @@ from consumers.subscription import consumer_config, subscriber
 from gordon import nats_auth
 from gordon.runtime.errors import ServerStartError
 from gordon.runtime.nats_server import EmbeddedNats
+from projections.catalog import PROJECTIONS
+from registry.dead_letters import dead_letter_subject
 from registry.subject import ConsumerSpec, Service, Subject
 from schemas import REGISTRY
 from settings import nats_login
@@ -163,7 +165,8 @@ async def test_a_service_publishes_its_own_subjects_and_nothing_else(
             assert ack.stream == REGISTRY.bus.name
         others = [concrete for subject, concrete in SAMPLES if subject.producer is not service]
         foreign_dlq = next(f"dlq.{c.durable}" for _, c in DURABLES if c.service is not service)
-        for concrete in [*others, foreign_dlq, f"$JS.API.STREAM.DELETE.{REGISTRY.bus.name}"]:
+        projector_dlq = dead_letter_subject(PROJECTIONS["orders"].consumer)  # a projection runner's letters
+        for concrete in [*others, foreign_dlq, projector_dlq, f"$JS.API.STREAM.DELETE.{REGISTRY.bus.name}"]:
             await login.client.publish(concrete, b"{}")
             await login.violation(f'publish to "{concrete}"')
 
@@ -261,7 +264,9 @@ async def test_the_drain_publishes_every_stream_subject_and_reads_nothing(
             await drain.violation(f'subscription to "{pattern}"')
 
 
-async def test_the_projector_reads_the_history_stream_only(auth_server: AuthServer, admin: Login) -> None:
+async def test_the_projector_reads_the_history_stream_and_writes_its_dead_letters_only(
+    auth_server: AuthServer, admin: Login
+) -> None:
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
     for _, concrete in SAMPLES:
@@ -288,7 +293,12 @@ async def test_the_projector_reads_the_history_stream_only(auth_server: AuthServ
         messages = await sub.fetch(10, timeout=5)
         assert [m.subject for m in messages] == [c for s, c in SAMPLES if s.template.wildcard() == fills]
         await js.delete_consumer(REGISTRY.history.name, sub._consumer)
+        for projection in PROJECTIONS.values():  # what a live runner cannot decode, it dead-letters
+            ack = await js.publish(dead_letter_subject(projection.consumer), b"x")
+            assert ack.stream == REGISTRY.dead_letters.name
         assert projector.violations() == []
+        await projector.client.publish("dlq.executor-default", b"{}")
+        await projector.violation('publish to "dlq.executor-default"')
         await projector.client.publish(f"$JS.API.CONSUMER.CREATE.{REGISTRY.bus.name}.x.trading.>", b"{}")
         await projector.violation(f"$JS.API.CONSUMER.CREATE.{REGISTRY.bus.name}.")
         await projector.client.publish("trading.fills.x", b"{}")

@@ -3,18 +3,17 @@ nats-server are SIGKILLed and Postgres is stopped in immediate mode, at random (
 restarted. At the end every committed row is on the bus exactly once, the consumer did each effect
 once, and every projection equals a rebuild from history.
 
-The seed is printed; rerun one with GORDON_CHAOS_SEED=<seed>. Loopback only, private servers.
+The seed is printed; rerun one with GORDON_CHAOS_SEED=<seed>.
+Loopback only, private servers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -35,7 +34,8 @@ from schemas import REGISTRY
 from settings import roles
 from settings.dsn import with_user
 from tests.chaos.consumer_proc import TABLES
-from tests.chaos.victims import Child, kill_nats
+from tests.chaos.harness import converge, fault_plan, log_tails, run_plan
+from tests.chaos.victims import Child, Victims
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -48,7 +48,6 @@ from tests.conftest import small_spec
 
 pytestmark = [pytest.mark.slow]
 
-SEED = "GORDON_CHAOS_SEED"
 ORDER_COUNT = 1500  # two events each: 3000 events
 RATE = 150.0  # events per second: a 20 s load
 KINDS = ("drain", "consumer", "projector", "nats", "postgres")
@@ -57,26 +56,11 @@ CONVERGE_S = 120.0
 
 
 @pytest.fixture
-def seed() -> int:
-    chosen = int(os.environ.get(SEED) or secrets.randbits(32))
-    print(f"\nchaos seed {chosen} (rerun with {SEED}={chosen})")
-    return chosen
-
-
-@pytest.fixture
 def servers(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, EmbeddedNats]]:
     """A private Postgres (this test crashes it) and nats-server with its store on disk."""
     pg = EmbeddedPostgres(tmp_path / "pg", port=stable_port(), fsync=False)
     with pg, EmbeddedNats(tmp_path / "nats", port=stable_port()) as server:
         yield pg, server
-
-
-def fault_plan(rng: random.Random, duration_s: float) -> list[tuple[float, str]]:
-    """When (seconds into the load) to hit which part: every kind once, then random ones."""
-    kinds = [*KINDS, *(rng.choice(KINDS) for _ in range(FAULTS - len(KINDS)))]
-    rng.shuffle(kinds)
-    step = duration_s / (len(kinds) + 1)
-    return [(step * (i + 1) + rng.uniform(-0.3, 0.3) * step, kind) for i, kind in enumerate(kinds)]
 
 
 @pytest.mark.timeout(300)
@@ -120,32 +104,11 @@ async def test_nothing_lost_or_doubled_under_random_kills(
             tmp_path / "projector.log",
         ),
     }
-    servers_hit: Counter[str] = Counter()
-
-    def hit(kind: str) -> None:
-        if kind in children:
-            children[kind].kill()
-        elif kind == "nats":
-            kill_nats(server)
-        else:
-            pg.crash()  # immediate mode: never SIGKILL the postmaster
-        servers_hit[kind] += 1
-
-    def bring_back(kind: str) -> None:
-        if kind in children:
-            children[kind].start()
-        elif kind == "nats":
-            server.start()
-        else:
-            pg.start()
-
-    def supervise() -> None:
-        for child in children.values():
-            child.revive()
+    victims = Victims(children, server, pg)
 
     events = order_pairs(ORDER_COUNT)
     duration = len(events) / RATE
-    plan = fault_plan(rng, duration)
+    plan = fault_plan(rng, duration, KINDS, FAULTS)
     print("plan: " + ", ".join(f"{at:.1f}s {kind}" for at, kind in plan))
     load = Load()
     began = time.monotonic()
@@ -153,27 +116,17 @@ async def test_nothing_lost_or_doubled_under_random_kills(
         child.start()
     try:
         writing = asyncio.create_task(write_at_rate(dsn, events, RATE, load))
-        for at, kind in plan:
-            while time.monotonic() - began < at:
-                supervise()
-                await asyncio.sleep(0.1)
-            hit(kind)
-            await asyncio.sleep(rng.uniform(0.2, 1.5))
-            bring_back(kind)
+        await run_plan(plan, victims, rng, began)
         await writing
         chaos_s = time.monotonic() - began
 
-        behind = await _converge(dsn, client, len(events), supervise)
+        behind = await converge(lambda: _behind(dsn, client, len(events)), victims.supervise, CONVERGE_S)
         settle_s = time.monotonic() - began - chaos_s
     except Exception as exc:
-        raise AssertionError(f"seed {seed}: {type(exc).__name__}: {exc}\n{_why(tmp_path)}") from exc
+        raise AssertionError(f"seed {seed}: {type(exc).__name__}: {exc}\n{log_tails(tmp_path)}") from exc
     finally:
-        codes = {kind: child.stop() for kind, child in children.items()}
-        if not server.pid:
-            server.start()
-        if not pg.pid:
-            pg.start()
-    assert behind is None, f"seed {seed}: not settled after the chaos: {behind}\n{_why(tmp_path)}"
+        codes = victims.stop()
+    assert behind is None, f"seed {seed}: not settled after the chaos: {behind}\n{log_tails(tmp_path)}"
 
     committed = await outbox_event_ids(dsn)
     missing, duplicated = exactly_once(committed, await copies_by_msg_id(js, REGISTRY.bus.name))
@@ -193,8 +146,8 @@ async def test_nothing_lost_or_doubled_under_random_kills(
     checks = [await verify(dsn, projector, js, projection) for projection in PROJECTIONS.values()]
     await client.close()
 
-    kills = {kind: children[kind].kills if kind in children else servers_hit[kind] for kind in KINDS}
-    exits = {kind: child.exits for kind, child in children.items() if child.exits}
+    kills = victims.kills(KINDS)
+    exits = victims.exits()
     print(
         f"chaos seed {seed}: {len(committed)} events in {chaos_s:.1f}s of chaos + {settle_s:.1f}s to settle; "
         f"kills {kills}; exited on their own and restarted {exits or 'none'}; writer commit retries "
@@ -214,24 +167,6 @@ async def test_nothing_lost_or_doubled_under_random_kills(
     for check in checks:
         assert check.equal, "\n".join(check.lines())
     assert next(c for c in checks if c.name == "orders").live_rows == ORDER_COUNT
-
-
-async def _converge(dsn: str, client: NatsClient, count: int, supervise: Callable[[], None]) -> str | None:
-    """Keep the victims alive until every event is published, consumed and folded; None once they
-    are, else what was still missing when time ran out."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + CONVERGE_S
-    behind = "nothing observed yet"
-    while loop.time() < deadline:
-        supervise()
-        try:
-            behind = await _behind(dsn, client, count)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            behind = f"{type(exc).__name__}: {exc}"
-        if not behind:
-            return None
-        await asyncio.sleep(0.5)
-    return behind
 
 
 async def _behind(dsn: str, client: NatsClient, count: int) -> str:
@@ -254,11 +189,3 @@ async def _behind(dsn: str, client: NatsClient, count: int) -> str:
         "history seqs not folded": history.last_seq - state.last_seq,
     }
     return ", ".join(f"{what} {n}" for what, n in missing.items() if n > 0)
-
-
-def _why(tmp_path: Path) -> str:
-    tails = []
-    for log in sorted(tmp_path.glob("**/*.log")):
-        lines = log.read_text(errors="replace").splitlines()[-15:]
-        tails.append(f"--- {log.relative_to(tmp_path)}\n" + "\n".join(lines))
-    return "the last lines of every log:\n" + "\n".join(tails)

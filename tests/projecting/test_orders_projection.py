@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from projections import generations, tracking
+from projections import tracking
 from projections.orders import OrdersProjection
 from projections.runner import ProjectionHalted
 from registry.ids import uuid7
@@ -48,17 +48,6 @@ def lifecycle(order_id: UUID) -> list[OrderEvent]:
         event(order_id, 3, OrderEventKind.PARTIALLY_FILLED, "0.10"),
         event(order_id, 4, OrderEventKind.FILLED, "0.30"),
     ]
-
-
-@pytest.fixture
-async def projector(database: str, dsn_for: Callable[[str, str], str]) -> str:
-    """Generation 1 created by the owner; the runner connects as gordon_projector."""
-    conn = await asyncpg.connect(database)
-    try:
-        await generations.ensure_live(conn, ORDERS)
-    finally:
-        await conn.close()
-    return dsn_for(database, "gordon_projector")
 
 
 async def test_orders_fold_in_order_and_duplicates_change_nothing(

@@ -71,16 +71,6 @@ async def publish_orders(js: JetStreamContext, count: int) -> list[UUID]:
     return ids
 
 
-@pytest.fixture
-async def projector(database: str, dsn_for: Callable[[str, str], str]) -> str:
-    conn = await asyncpg.connect(database)
-    try:
-        await generations.ensure_live(conn, ORDERS)
-    finally:
-        await conn.close()
-    return dsn_for(database, "gordon_projector")
-
-
 async def owner_do(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[object]]) -> object:
     conn = await asyncpg.connect(dsn)
     try:

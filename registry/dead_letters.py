@@ -1,4 +1,6 @@
-"""Dead letters: what a consumer could not handle goes to the `gordon-dlq` stream with its reason."""
+"""Dead letters: what a consumer (or a projection runner) could not handle goes to the `gordon-dlq` stream
+with its reason. Here, beside the headers it is written with, because both halves write it: the consume
+path (`consumers/core.py`) and the projection runners (`projections/runner.py`)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from registry import headers as h
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A message a consumer gave up on: where it came from, its bytes and headers, and why."""
+    """A message a consumer gave up on: where it came from, its bytes and headers, and why (`consumer`:
+    the durable, or the projection runner, whose letters go to `dlq.<consumer>`)."""
 
     subject: str
     data: bytes
@@ -35,9 +38,14 @@ async def send_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
     original_id = letter.headers.get(h.MSG_ID) or f"{letter.stream}:{letter.sequence}"
     # One ASCII line: nats-py reads a non-ASCII header value back as an email Header object, not a str.
     reason = " ".join(letter.reason.split()).encode("ascii", "backslashreplace").decode()[:1000]
-    # The original's Msg-Id and publish expectations (Nats-Expected-Stream, ...) are about its own stream:
-    # copied onto the letter, the server would refuse it and the message could never be set aside.
-    kept = {k: v for k, v in letter.headers.items() if k != h.MSG_ID and not k.startswith("Nats-Expected-")}
+    # The original's Msg-Id, publish expectations (Nats-Expected-Stream, ...) and a sourced copy's origin
+    # (Nats-Stream-Source) are about its own stream: copied onto the letter, the server would refuse it
+    # and the message could never be set aside.
+    kept = {
+        k: v
+        for k, v in letter.headers.items()
+        if k not in (h.MSG_ID, h.STREAM_SOURCE) and not k.startswith("Nats-Expected-")
+    }
     headers = {
         **kept,
         h.MSG_ID: f"{original_id}:{letter.consumer}",
