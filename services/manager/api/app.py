@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from services.manager.api import health, metrics, operator, orders, positions, risk
+from services.manager.api import fills, health, metrics, operator, orders, positions, risk
 from services.manager.api.backend import ApiDeps, Backend
 from services.manager.api.docs import docs_router
 from services.manager.api.live import live_router
@@ -58,6 +58,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.middleware("http")(_count_requests)
     for router in (
         orders.router,
+        fills.router,
         positions.router,
         risk.router,
         operator.router,

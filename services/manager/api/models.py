@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_camel
 from domain.latch import LatchState
 from domain.orders import OrderState
 from domain.positions import PositionState
+from projections.fills import FillRow
 from schemas.risk import BreakerEvent
 
 DECIMAL = "a decimal number as a string, in positional notation"
@@ -86,6 +87,25 @@ class Order(CamelModel, of=OrderState):
 
 class OrderPage(CamelModel):
     items: list[Order]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class FillView(
+    CamelModel,
+    of=FillRow,
+    notes={
+        "event_id": "the fill event's id (its Nats-Msg-Id; the /ws feed's data.eventId)",
+        "position_qty": DECIMAL + ": the bot's position in the symbol after this fill (negative: short)",
+        "avg_entry_price": DECIMAL + ": the position's average entry price after this fill",
+        "realized_pnl": DECIMAL + ": the position's realized PnL after this fill (quote asset, gross)",
+        "fees": DECIMAL + ": the position's fees so far, in the quote asset",
+    },
+):
+    pass
+
+
+class FillPage(CamelModel):
+    items: list[FillView]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 

@@ -13,6 +13,8 @@ import asyncpg
 from domain.latch import LatchState, open_latch
 from domain.orders import OrderState, OrderStatus
 from domain.positions import PositionState
+from projections.fills import TABLE as FILLS
+from projections.fills import FillRow
 from projections.latch import TABLE as LATCHES
 from projections.orders import TABLE as ORDERS
 from projections.positions import TABLE as POSITIONS
@@ -38,6 +40,12 @@ LIST_POSITIONS = f"""
 SELECT {", ".join(POSITIONS.columns)} FROM trading.positions
 WHERE ($1::uuid IS NULL OR bot_id = $1) ORDER BY bot_id, symbol
 """
+LIST_FILLS = f"""
+SELECT {", ".join(FILLS.columns)} FROM trading.fills
+WHERE ($1::uuid IS NULL OR bot_id = $1) AND ($2::text IS NULL OR symbol = $2)
+  AND ($3::uuid IS NULL OR fill_id < $3)
+ORDER BY fill_id DESC LIMIT $4
+"""
 ONE_LATCH = f"SELECT {', '.join(LATCHES.columns)} FROM trading.risk_state WHERE latch_id = $1"
 
 
@@ -60,6 +68,14 @@ async def fetch_orders(
 async def fetch_order(pool: asyncpg.Pool, order_id: UUID) -> OrderState | None:
     rows = await _fetch(pool, "orders", ONE_ORDER, order_id)
     return ORDERS.state(rows[0]) if rows else None
+
+
+async def fetch_fills(
+    pool: asyncpg.Pool, bot_id: UUID | None, symbol: str | None, *, before: UUID | None, limit: int
+) -> list[FillRow]:
+    """Up to `limit` fills with ids below `before`, newest first (fill ids are UUIDv7)."""
+    rows = await _fetch(pool, "fills", LIST_FILLS, bot_id, symbol, before, limit)
+    return [FILLS.state(r) for r in rows]
 
 
 async def fetch_positions(pool: asyncpg.Pool, bot_id: UUID | None) -> list[PositionState]:

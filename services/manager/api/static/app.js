@@ -1,9 +1,11 @@
-// The operator page: state from the REST API (GET /positions, /orders, /risk), kept current over /ws.
+// The operator page: state from the REST API (GET /positions, /orders, /fills, /risk), kept current over /ws.
 // The feed's messages come in stream order; after a drop the page reconnects with ?since=<last seq> and
 // the server replays what it missed. No build step, no external resources.
 "use strict";
 
 const FILLS_SHOWN = 50;
+const FILLS_KEPT = 1000; // newest fills held (the charts draw them); loaded over REST in pages of 500
+const FILLS_PAGE = 500;
 const ORDERS_SHOWN = 100;
 const EVENTS_SHOWN = 200; // as many as GET /risk returns at most (RecentBreakerEvents keeps 200)
 const POSITIONS_REFRESH_MS = [300, 2000];
@@ -14,7 +16,7 @@ const RELOAD = new Set([4400, 4410]); // the feed cannot resume from our seq: re
 const state = {
   lastSeq: null,
   orders: new Map(), // orderId -> order (REST shape)
-  fills: [],
+  fills: new Map(), // fillId -> fill (GET /fills shape; a live one until REST has it, `live` set)
   events: [],
   latch: null,
   retryMs: 500,
@@ -104,18 +106,26 @@ function renderPositions(items) {
   );
 }
 
+function newestFills() {
+  // Fill ids are UUIDv7: their text sorts by time.
+  return [...state.fills.values()].sort((a, b) => (a.fillId < b.fillId ? 1 : -1));
+}
+
 function renderFills() {
+  const fills = newestFills();
+  if (fills.length > FILLS_KEPT) state.fills = new Map(fills.slice(0, FILLS_KEPT).map((f) => [f.fillId, f]));
   const body = $("fills").tBodies[0];
   body.replaceChildren(
-    ...state.fills.map((f) => {
+    ...fills.slice(0, FILLS_SHOWN).map((f) => {
       const tr = row(
         [
-          cell(time(f.tsMs)), cell(f.seq), cell(short(f.botId)), cell(f.symbol), cell(f.side, f.side),
-          cell(f.qty), cell(f.price), cell(`${f.fee} ${f.feeAsset}`),
+          cell(time(f.tsMs)), cell(short(f.botId)), cell(f.symbol), cell(f.side, f.side),
+          cell(f.qty), cell(f.price), cell(`${f.fee} ${f.feeAsset}`), cell(f.realizedPnl),
         ],
         f.fresh,
       );
       tr.dataset.fillId = f.fillId;
+      if (f.seq !== undefined) tr.dataset.seq = String(f.seq);
       return tr;
     }),
   );
@@ -156,6 +166,26 @@ async function loadOrders() {
   renderOrders();
 }
 
+function mergeFills(items) {
+  // A fill is one event: the REST row (with the position it left) replaces the live copy of it.
+  for (const fill of items) {
+    const known = state.fills.get(fill.fillId);
+    state.fills.set(fill.fillId, known ? { ...fill, seq: known.seq, fresh: known.fresh } : fill);
+  }
+}
+
+async function loadFills(pages) {
+  let cursor = null;
+  for (let i = 0; i < pages; i += 1) {
+    const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const page = await getJson(`/fills?limit=${FILLS_PAGE}${query}`);
+    mergeFills(page.items);
+    cursor = page.nextCursor;
+    if (!cursor) break;
+  }
+  renderFills();
+}
+
 async function loadRisk() {
   const risk = await getJson("/risk");
   if (!state.latch || state.latch.version <= risk.latch.version) state.latch = risk.latch;
@@ -166,7 +196,7 @@ async function loadRisk() {
 
 async function loadAll() {
   try {
-    await Promise.all([loadPositions(), loadOrders(), loadRisk()]);
+    await Promise.all([loadPositions(), loadOrders(), loadFills(FILLS_KEPT / FILLS_PAGE), loadRisk()]);
     notice("");
   } catch (error) {
     notice(`could not load the state: ${error.message}`);
@@ -174,19 +204,23 @@ async function loadAll() {
 }
 
 function refreshPositionsSoon() {
-  // Positions are folded from fills by a projection that lags the feed a little: ask shortly after the
-  // last fill, and once more later in case the projection had not caught up yet.
+  // Positions (and each fill's position after it) are folded from fills by projections that lag the feed
+  // a little: ask shortly after the last fill, and once more later in case they had not caught up yet.
   for (const timer of state.positionsTimers) clearTimeout(timer);
   state.positionsTimers = POSITIONS_REFRESH_MS.map((ms) =>
-    setTimeout(() => loadPositions().catch((e) => notice(e.message)), ms),
+    setTimeout(() => Promise.all([loadPositions(), loadFills(1)]).catch((e) => notice(e.message)), ms),
   );
 }
 
 // --- the live feed -----------------------------------------------------------------------------
 
 function applyFill(seq, data) {
-  state.fills.unshift({ ...data, seq, fresh: true });
-  state.fills.length = Math.min(state.fills.length, FILLS_SHOWN);
+  const known = state.fills.get(data.fillId);
+  if (known) {
+    known.seq = seq; // already loaded over REST (or a replay after a reconnect): the same fill, once
+  } else {
+    state.fills.set(data.fillId, { ...data, seq, live: true, fresh: true });
+  }
   renderFills();
   refreshPositionsSoon();
 }
