@@ -141,7 +141,7 @@ async def test_a_trip_shows_live_and_the_resume_button_sends_the_operators_reque
             await page.fill("#token", TOKEN)
             await page.fill("#reason", "drawdown reviewed")
             await page.click("#resume")
-            result = page.locator("#resume-result", has_text="resume accepted")
+            result = page.locator("#request-result", has_text="resume accepted")
             await result.wait_for(timeout=SHOW_TIMEOUT_MS)
             assert await page.evaluate("sessionStorage.getItem('gordon.operatorToken')") == TOKEN
             await page.wait_for_load_state("networkidle")

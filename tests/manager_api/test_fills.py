@@ -53,7 +53,8 @@ async def test_fills_newest_first_in_pages_with_filters_and_the_position_after_e
         decimal_text(state.realized_pnl),
         decimal_text(state.fees),
     )
-    assert isinstance(newest["qty"], str) and isinstance(newest["price"], float)
+    assert isinstance(newest["qty"], str)
+    assert isinstance(newest["price"], float)
 
     bot, symbol = events[0].bot_id, events[0].symbol
     r = await api.get("/fills", params={"botId": str(bot), "symbol": symbol, "limit": 500})

@@ -14,7 +14,16 @@ from projections.catalog import PROJECTIONS
 from projections.rebuild import rebuild
 from projections.verify import verify
 from schemas.common import bot_token
-from tests.projecting.helpers import FAST, fills, fresh_id, history_has, publish, rows, run_until_caught_up, start
+from tests.projecting.helpers import (
+    FAST,
+    fills,
+    fresh_id,
+    history_has,
+    publish,
+    rows,
+    run_until_caught_up,
+    start,
+)
 
 FILLS = PROJECTIONS["fills"]
 

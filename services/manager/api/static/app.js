@@ -83,6 +83,8 @@ function renderLatch() {
     details.append(dt, dd);
   }
   $("resume").disabled = !latch.halted;
+  $("pause").disabled = latch.halted; // already halted: resume, or flatten what is still open
+  $("flatten").disabled = false;
 }
 
 function renderEvents() {
@@ -287,41 +289,45 @@ function connect() {
   };
 }
 
-// --- the resume button -------------------------------------------------------------------------
+// --- the operator's requests: pause, flatten, resume ------------------------------------------------
 
-async function resume(event) {
-  event.preventDefault();
+const ACTIONS = ["pause", "flatten", "resume"];
+
+async function request(action) {
+  const form = $("operator-form");
+  if (!form.reportValidity()) return; // the token and a reason are required
   const token = $("token").value.trim();
   const reason = $("reason").value.trim();
   const actor = $("actor").value.trim();
   sessionStorage.setItem(TOKEN_KEY, token);
   sessionStorage.setItem(ACTOR_KEY, actor);
-  const result = $("resume-result");
-  result.textContent = "sending…";
+  const result = $("request-result");
+  result.textContent = `sending ${action}…`;
   try {
-    const response = await fetch("/risk/resume", {
+    const response = await fetch(`/risk/${action}`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
       body: JSON.stringify(actor ? { reason, actor } : { reason }),
     });
     const body = await response.json().catch(() => ({}));
     if (response.status === 202) {
-      result.textContent = `resume accepted (request ${body.requestId}); the latch changes when risk carries it out`;
+      result.textContent = `${action} accepted (request ${body.requestId}); the latch changes when risk carries it out`;
     } else if (response.status === 401) {
       result.textContent = "the token was refused";
     } else {
       const why = typeof body.detail === "string" ? body.detail : body.message || "";
-      result.textContent = `refused (HTTP ${response.status}): ${why}`;
+      result.textContent = `${action} refused (HTTP ${response.status}): ${why}`;
     }
   } catch (error) {
-    result.textContent = `could not send: ${error.message}`;
+    result.textContent = `could not send ${action}: ${error.message}`;
   }
 }
 
 function start() {
   $("token").value = sessionStorage.getItem(TOKEN_KEY) || "";
   $("actor").value = sessionStorage.getItem(ACTOR_KEY) || "";
-  $("resume-form").addEventListener("submit", resume);
+  $("operator-form").addEventListener("submit", (event) => event.preventDefault());
+  for (const action of ACTIONS) $(action).addEventListener("click", () => request(action));
   connect();
   loadAll();
 }
