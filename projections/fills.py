@@ -42,6 +42,7 @@ class FillRow:
     fee_asset: str
     liquidity: Liquidity
     ts_ms: int
+    priced_at_ms: int | None
     event_id: UUID
     position_qty: Decimal
     avg_entry_price: Decimal
@@ -79,6 +80,7 @@ def fill_row(fill: Fill, after: PositionState) -> FillRow:
         fee_asset=fill.fee_asset,
         liquidity=fill.liquidity,
         ts_ms=fill.ts_ms,
+        priced_at_ms=fill.priced_at_ms,
         event_id=fill.event_id,
         position_qty=after.qty,
         avg_entry_price=after.avg_entry_price,
@@ -125,6 +127,7 @@ class FillsProjection(Projection[Key, FillsTail]):
                 fee_asset text NOT NULL,
                 liquidity text NOT NULL CHECK (liquidity IN ('maker', 'taker')),
                 ts_ms bigint NOT NULL,
+                priced_at_ms bigint,
                 event_id uuid NOT NULL,
                 position_qty numeric NOT NULL,
                 avg_entry_price numeric NOT NULL,

@@ -95,6 +95,7 @@ class FillView(
     of=FillRow,
     notes={
         "event_id": "the fill event's id (its Nats-Msg-Id; the /ws feed's data.eventId)",
+        "priced_at_ms": "the open time of the 1m kline whose close priced the fill (null: not known)",
         "position_qty": DECIMAL + ": the bot's position in the symbol after this fill (negative: short)",
         "avg_entry_price": DECIMAL + ": the position's average entry price after this fill",
         "realized_pnl": DECIMAL + ": the position's realized PnL after this fill (quote asset, gross)",
