@@ -64,8 +64,8 @@ async def test_the_operator_page_shows_a_fill_published_while_it_is_open(
 
             cells = await row.locator("td").all_inner_texts()
             assert await row.get_attribute("data-seq") == str(seq)
-            assert cells[2] == "BTCUSDT"
-            assert cells[4] == "0.01"
+            assert cells[3] == "BTCUSDT"
+            assert cells[5] == "0.010000"  # the qty column's one format: 6 places
             assert await page.locator("#last-seq").inner_text() == str(seq)
 
             # Dropped by the server, the page reconnects with ?since=<its last seq>: a fill published

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from services.manager.api import fills, health, metrics, operator, orders, positions, risk
+from services.manager.api import bots, fills, health, klines, metrics, operator, orders, positions, risk
 from services.manager.api.backend import ApiDeps, Backend
 from services.manager.api.docs import docs_router
 from services.manager.api.live import live_router
@@ -60,6 +60,8 @@ def create_app(deps: ApiDeps) -> FastAPI:
         orders.router,
         fills.router,
         positions.router,
+        bots.router,
+        klines.router,
         risk.router,
         operator.router,
         health.router,

@@ -75,9 +75,10 @@ class CamelModel(BaseModel):
         cls.__annotations__ = {**fields, **inspect.get_annotations(cls)}
 
     @classmethod
-    def of(cls, source: object) -> Self:
-        """The body showing `source` (a state or payload), decimals in positional notation."""
-        values = {name: getattr(source, name) for name in cls.model_fields}
+    def of(cls, source: object, **extra: Any) -> Self:
+        """The body showing `source` (a state or payload) and the `extra` fields the body adds to it,
+        decimals in positional notation."""
+        values = {name: extra[name] if name in extra else getattr(source, name) for name in cls.model_fields}
         return cls(**{n: decimal_text(v) if isinstance(v, Decimal) else v for n, v in values.items()})
 
 
@@ -111,7 +112,13 @@ class FillPage(CamelModel):
 
 
 class Position(CamelModel, of=PositionState, notes={"qty": DECIMAL + " (negative: short)"}):
-    pass
+    mark_price: float | None = Field(
+        description="the last 1m close of the symbol (the price risk marks it at); null before any kline"
+    )
+    mark_ms: int | None = Field(description="the close time of that kline (UTC milliseconds)")
+    unrealized_pnl: str | None = Field(
+        description=DECIMAL + ": qty x (mark - average entry), quote asset, 1e-8; null without a mark"
+    )
 
 
 class PositionList(CamelModel):

@@ -1,6 +1,7 @@
-// The operator page: state from the REST API (GET /positions, /orders, /fills, /risk), kept current over /ws.
-// The feed's messages come in stream order; after a drop the page reconnects with ?since=<last seq> and
-// the server replays what it missed. No build step, no external resources.
+// The operator page: state from the REST API (GET /bots, /positions, /orders, /fills, /risk), kept current
+// over /ws. The feed's messages come in stream order; after a drop the page reconnects with ?since=<last
+// seq> and the server replays what it missed. No build step, no external resources. format.js (how values
+// are written) and charts.js (the PnL and price charts) load before it.
 "use strict";
 
 const FILLS_SHOWN = 50;
@@ -21,6 +22,8 @@ const state = {
   latch: null,
   retryMs: 500,
   positionsTimers: [],
+  bots: new Map(), // botId -> bot (GET /bots: its name from its configuration)
+  botOrder: [], // bot ids in the order their colours are given
 };
 
 const $ = (id) => document.getElementById(id);
@@ -40,11 +43,19 @@ function row(cells, fresh) {
 }
 
 function time(ms) {
-  return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "—";
+  return utcTime(ms);
 }
 
-function short(id) {
-  return id ? String(id).slice(0, 8) : "—";
+function botName(botId) {
+  const bot = state.bots.get(botId);
+  return bot ? bot.name : idTail(botId);
+}
+
+function botCell(botId) {
+  const td = idCell(botId, botName(botId));
+  td.style.setProperty("--swatch", botColor(botId));
+  td.classList.add("bot");
+  return td;
 }
 
 function notice(text) {
@@ -96,13 +107,20 @@ function renderEvents() {
   );
 }
 
+function sign(value) {
+  const number = Number(value);
+  return number > 0 ? "gain" : number < 0 ? "loss" : "";
+}
+
 function renderPositions(items) {
   const body = $("positions").tBodies[0];
   body.replaceChildren(
     ...items.map((p) =>
       row([
-        cell(short(p.botId)), cell(p.symbol), cell(p.market), cell(p.qty), cell(p.avgEntryPrice),
-        cell(p.realizedPnl), cell(p.fees), cell(time(p.updatedMs)),
+        botCell(p.botId), cell(`${p.symbol} ${p.market}`), numberCell(p.qty, "qty"),
+        numberCell(p.avgEntryPrice, "price"), numberCell(p.markPrice, "price"),
+        numberCell(p.unrealizedPnl, "money", sign(p.unrealizedPnl)), numberCell(p.realizedPnl, "money", sign(p.realizedPnl)),
+        numberCell(p.fees, "money"), cell(time(p.updatedMs)),
       ]),
     ),
   );
@@ -121,8 +139,9 @@ function renderFills() {
     ...fills.slice(0, FILLS_SHOWN).map((f) => {
       const tr = row(
         [
-          cell(time(f.tsMs)), cell(short(f.botId)), cell(f.symbol), cell(f.side, f.side),
-          cell(f.qty), cell(f.price), cell(`${f.fee} ${f.feeAsset}`), cell(f.realizedPnl),
+          cell(time(f.tsMs)), idCell(f.fillId), botCell(f.botId), cell(f.symbol), cell(f.side, f.side),
+          numberCell(f.qty, "qty"), numberCell(f.price, "price"), numberCell(f.fee, "money"), cell(f.feeAsset),
+          numberCell(f.realizedPnl, "money", sign(f.realizedPnl)),
         ],
         f.fresh,
       );
@@ -142,8 +161,8 @@ function renderOrders() {
     ...orders.map((o) => {
       const tr = row(
         [
-          cell(short(o.orderId)), cell(short(o.botId)), cell(o.symbol), cell(o.side, o.side), cell(o.orderType),
-          cell(o.qty), cell(o.filledQty), cell(o.status), cell(time(o.updatedMs)),
+          idCell(o.orderId), botCell(o.botId), cell(o.symbol), cell(o.side, o.side), cell(o.orderType),
+          numberCell(o.qty, "qty"), numberCell(o.filledQty, "qty"), cell(o.status), cell(time(o.updatedMs)),
         ],
         o.fresh,
       );
@@ -154,6 +173,12 @@ function renderOrders() {
 }
 
 // --- REST state --------------------------------------------------------------------------------
+
+async function loadBots() {
+  const page = await getJson("/bots");
+  state.bots = new Map(page.items.map((b) => [b.botId, b]));
+  for (const bot of page.items) if (!state.botOrder.includes(bot.botId)) state.botOrder.push(bot.botId);
+}
 
 async function loadPositions() {
   renderPositions((await getJson("/positions")).items);
@@ -186,6 +211,7 @@ async function loadFills(pages) {
     if (!cursor) break;
   }
   renderFills();
+  drawCharts();
 }
 
 async function loadRisk() {
@@ -198,6 +224,7 @@ async function loadRisk() {
 
 async function loadAll() {
   try {
+    await loadBots(); // names first: every table shows them
     await Promise.all([loadPositions(), loadOrders(), loadFills(FILLS_KEPT / FILLS_PAGE), loadRisk()]);
     notice("");
   } catch (error) {
@@ -224,6 +251,7 @@ function applyFill(seq, data) {
     state.fills.set(data.fillId, { ...data, seq, live: true, fresh: true });
   }
   renderFills();
+  drawCharts();
   refreshPositionsSoon();
 }
 
@@ -329,7 +357,7 @@ function start() {
   $("operator-form").addEventListener("submit", (event) => event.preventDefault());
   for (const action of ACTIONS) $(action).addEventListener("click", () => request(action));
   connect();
-  loadAll();
+  loadAll().then(startPricePolling);
 }
 
 document.addEventListener("DOMContentLoaded", start);
