@@ -16,6 +16,7 @@ from gordon.runtime.servers import Endpoints
 from gordon.stopping import until_cancelled
 from registry.ids import uuid7
 from services.bot.strategy import NAME as STRATEGY
+from settings import endpoints as endpoints_file
 from settings.environment import Settings
 
 NAMES = ("data", "executor", "risk", "manager", "bot")
@@ -61,7 +62,15 @@ def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
         built = manager(**urls)
         settings = Settings.from_env()
         host, port, token = settings.manager_host, settings.manager_port, settings.manager_token
-        attach(built, host=host, port=port, token=token, demo=demo, announce=_announce)
+        attach(
+            built,
+            host=host,
+            port=port,
+            token=token,
+            demo=demo,
+            announce=_announce,
+            serving=lambda url: endpoints_file.record_manager(settings.data_dir, url),
+        )
         return built
     if name == "bot":
         from services.bot.service import build as bot

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from settings.errors import GordonError
@@ -77,6 +77,16 @@ def read(data_dir: Path) -> RunEndpoints | None:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise EndpointsFileError(f"{target}: unreadable endpoints file ({error}); remove it") from None
+
+
+def record_manager(data_dir: Path, manager_url: str, pid: int | None = None) -> bool:
+    """Put the manager URL the run `pid` (this process by default) is serving at into its file, once it
+    is known (a manager on port 0 has it only when it listens); False when the file is another run's."""
+    run = read(data_dir)
+    if run is None or run.pid != (os.getpid() if pid is None else pid):
+        return False
+    write(data_dir, replace(run, manager_url=manager_url))
+    return True
 
 
 def remove(data_dir: Path, pid: int) -> None:

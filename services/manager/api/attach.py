@@ -39,8 +39,10 @@ def attach(
     token: str | None,
     demo: bool = False,
     announce: Callable[[str], None] = print,
+    serving: Callable[[str], object] | None = None,
 ) -> ApiServer:
-    """Serve the API on `host:port` (0: a free port) while `service` runs; returns the server."""
+    """Serve the API on `host:port` (0: a free port) while `service` runs; returns the server.
+    `serving` is told the URL once the server listens."""
     lines = []
     if token is None and demo:
         token = secrets.token_urlsafe(24)
@@ -51,6 +53,8 @@ def attach(
 
     async def start() -> None:
         await server.start()
+        if serving is not None:
+            serving(server.url)
         announce(f"manager API at {server.url}/ (OpenAPI at {server.url}/openapi.json)")
         for line in lines:
             announce(line)

@@ -67,7 +67,10 @@ function pnlCurves(fills) {
 
 function drawPnl(fills) {
   const el = $("pnl-chart");
-  if (!charts.pnl) charts.pnl = { chart: LightweightCharts.createChart(el, chartOptions()), lines: new Map() };
+  if (!charts.pnl) {
+    const options = { ...chartOptions(), height: el.clientHeight || CHART_HEIGHT };
+    charts.pnl = { chart: LightweightCharts.createChart(el, options), lines: new Map() };
+  }
   const curves = pnlCurves(fills);
   let points = 0;
   for (const [botId, data] of curves) {
