@@ -128,4 +128,10 @@ async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     )
     await page.wait_for_load_state("networkidle")
     await page.screenshot(path=str(output_dir / "docs-browser.png"))  # its first screen: it is long
+    request = page.locator('[id="gordon-bus-message-OperatorRequest.v2"]')
+    await request.scroll_into_view_if_needed()
+    body = await request.inner_text()
+    assert "pause every bot" in body, "the whole description, not its first line"
+    assert "exchange maintenance in ten minutes" in body, "the declared example, not a generated one"
+    await request.screenshot(path=str(output_dir / "docs-browser-message.png"))
     probe.assert_clean()

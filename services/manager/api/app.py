@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from services.manager.api import bots, fills, health, klines, metrics, operator, orders, positions, risk
 from services.manager.api.backend import ApiDeps, Backend
 from services.manager.api.docs import docs_router
+from services.manager.api.docs.schema import nats_hosts
 from services.manager.api.live import live_router
 from services.manager.api.readmodels import ReadModelMissing
 
@@ -68,7 +69,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         metrics.router,
     ):
         app.include_router(router)
-    app.include_router(docs_router())
+    app.include_router(docs_router(nats_hosts(deps.nats_url)))  # the servers this manager uses
     app.include_router(live_router(deps.live))
     return app
 
