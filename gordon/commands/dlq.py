@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from consumers.dlq_tools import LetterNotFoundError, StoredLetter, read_letter, read_letters, replay
+from gordon import progress
 from settings import nats_login
 from settings.environment import NATS_URL, Settings, nats_servers
 from settings.errors import GordonError
@@ -87,12 +88,14 @@ def run_replay(args: argparse.Namespace) -> int:
         else:
             letters = [await read_letter(js, dlq, seq) for seq in seqs]  # all checked before any replay
         lines = []
-        for letter in letters:
-            done = await replay(js, dlq, letter)
-            lines.append(
-                f"replayed {dlq} seq {letter.seq} ({letter.consumer}) to {letter.subject} as "
-                f"{done.stream} seq {done.stream_seq}, Msg-Id {done.msg_id}; deleted from {dlq}"
-            )
+        with progress.bar(f"replay {dlq}", "letters") as report:
+            for letter in letters:
+                done = await replay(js, dlq, letter)
+                lines.append(
+                    f"replayed {dlq} seq {letter.seq} ({letter.consumer}) to {letter.subject} as "
+                    f"{done.stream} seq {done.stream_seq}, Msg-Id {done.msg_id}; deleted from {dlq}"
+                )
+                report(len(lines), len(letters))
         return lines or [f"no dead letters of {args.consumer} in {dlq}"]
 
     for line in _with_nats(work):

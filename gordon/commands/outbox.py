@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import nats
 
+from gordon import progress
 from producers.audit import AuditReport, audit
 from schemas import REGISTRY
 from settings import nats_login
@@ -89,7 +90,11 @@ async def _audit(dsn: str, nats_url: str, since_ms: int, republish: bool) -> Aud
         except Exception as exc:  # nats-py raises several unrelated types when a server is unreachable
             raise GordonError(f"cannot reach NATS at {nats_url}: {exc}") from None
         try:
-            return await audit(conn, client.jetstream(), REGISTRY.bus.name, since_ms, republish=republish)
+            with progress.bar(f"audit {REGISTRY.bus.name}", "msgs") as report:
+                js = client.jetstream()
+                return await audit(
+                    conn, js, REGISTRY.bus.name, since_ms, republish=republish, progress=report
+                )
         finally:
             await client.close()
     finally:

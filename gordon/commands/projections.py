@@ -17,6 +17,7 @@ import asyncpg
 import nats
 from nats.js import JetStreamContext
 
+from gordon import progress
 from projections import status as status_of
 from projections.catalog import PROJECTIONS
 from projections.rebuild import RebuildRefused, rebuild
@@ -81,7 +82,9 @@ def run_rebuild(args: argparse.Namespace) -> int:
     projection = PROJECTIONS[args.name]
 
     async def work(owner: str, js: JetStreamContext) -> str:
-        return str(await rebuild(owner, with_user(owner, roles.PROJECTOR), js, projection))
+        with progress.bar(f"rebuild {projection.name}", "seq") as report:
+            done = await rebuild(owner, with_user(owner, roles.PROJECTOR), js, projection, progress=report)
+        return str(done)
 
     print(_run(work))
     return 0
@@ -91,7 +94,8 @@ def run_verify(args: argparse.Namespace) -> int:
     projection = PROJECTIONS[args.name]
 
     async def work(owner: str, js: JetStreamContext) -> tuple[bool, list[str]]:
-        found = await verify(owner, with_user(owner, roles.PROJECTOR), js, projection)
+        with progress.bar(f"verify {projection.name}", "seq") as report:
+            found = await verify(owner, with_user(owner, roles.PROJECTOR), js, projection, progress=report)
         return found.equal, found.lines()
 
     equal, lines = _run(work)

@@ -76,11 +76,16 @@ async def test_each_fill_is_a_row_with_the_position_it_left(
     } == expected
     assert any(v[5] != 0 for v in expected.values()), "the walk realizes some PnL"
 
-    checked = await verify(database, projector, js, FILLS, config=FAST)
+    seen: list[tuple[int, int | None]] = []
+    checked = await verify(database, projector, js, FILLS, config=FAST, progress=lambda *p: seen.append(p))
     assert checked.equal
     assert checked.live_rows == 200
-    done = await rebuild(database, projector, js, FILLS, config=FAST)
+    assert seen[-1] == (215, 215), "the scratch fold reports how far it is through the history"
+    seen.clear()
+    done = await rebuild(database, projector, js, FILLS, config=FAST, progress=lambda *p: seen.append(p))
     assert done.rows == 200
+    assert seen[-1] == (215, 215)
+    assert all(done_seq <= total for done_seq, total in seen if total is not None)
     assert await rows(database, "SELECT * FROM trading.fills ORDER BY fill_id") == sorted(
         got, key=lambda r: r["fill_id"]
     )
