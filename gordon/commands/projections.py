@@ -9,23 +9,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
-import nats
 from nats.js import JetStreamContext
 
 from gordon import progress
+from gordon.connecting import jetstream
 from projections import status as status_of
 from projections.catalog import PROJECTIONS
 from projections.rebuild import RebuildRefused, rebuild
 from projections.verify import verify
 from schemas import REGISTRY
-from settings import nats_login, roles
+from settings import roles
 from settings.dsn import with_user
-from settings.environment import DATABASE_URL, NATS_URL, Settings, nats_servers
+from settings.environment import DATABASE_URL, NATS_URL, Settings, unreachable
 from settings.errors import GordonError
 
 if TYPE_CHECKING:
@@ -106,9 +105,9 @@ def run_verify(args: argparse.Namespace) -> int:
 def _run(work: Callable[[str, JetStreamContext], Awaitable[T]]) -> T:
     settings = Settings.from_env()
     if not settings.database_url:
-        raise GordonError(settings.not_set(DATABASE_URL, "the database that holds the projections"))
+        raise GordonError(settings.not_set(DATABASE_URL, "the projections' tables"))
     if not settings.nats_url:
-        raise GordonError(settings.not_set(NATS_URL, "the NATS server with the history stream"))
+        raise GordonError(settings.not_set(NATS_URL, "the history stream"))
     owner, url = settings.database_url, settings.nats_url
 
     async def session() -> T:
@@ -125,32 +124,4 @@ async def _connect(dsn: str) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(dsn, timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise GordonError(f"cannot reach the database: {one_line(exc)}") from None
-
-
-@asynccontextmanager
-async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
-    """A JetStream context on `url`; a failed connect is one line."""
-    try:
-        client = await nats.connect(
-            nats_servers(url),
-            connect_timeout=5,
-            allow_reconnect=False,
-            max_reconnect_attempts=1,
-            error_cb=_quiet,
-            **nats_login.connect_options(nats_login.ADMIN),
-        )
-    except Exception as exc:
-        raise GordonError(f"cannot connect to NATS at {url}: {one_line(exc)}") from None
-    try:
-        yield client.jetstream()
-    finally:
-        await client.close()
-
-
-async def _quiet(error: Exception) -> None:
-    """nats-py logs every failed attempt with a traceback; the CLI reports the outcome in one line."""
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+        raise GordonError(unreachable(DATABASE_URL, dsn, exc)) from None

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gordon import progress
-from gordon.commands.projections import jetstream
+from gordon.connecting import jetstream
 from projections.export import Exported, ExportRefused, check_filter, export
 from schemas import REGISTRY
 from settings.environment import NATS_URL, Settings
@@ -46,7 +46,7 @@ def run_export(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     url = settings.nats_url
     if not url:
-        raise GordonError(settings.not_set(NATS_URL, f"the NATS server that holds {args.stream}"))
+        raise GordonError(settings.not_set(NATS_URL, f"the stream {args.stream}"))
 
     async def work() -> Exported:
         async with jetstream(url) as js:

@@ -158,8 +158,8 @@ async def test_dlq_needs_gordon_nats_url(nats_url: str) -> None:
     assert run.code == 1
     assert run.err.count("\n") == 1
     assert run.err.startswith(
-        "gordon dlq: GORDON_NATS_URL is not set (the NATS server that holds gordon-dlq), and no `gordon up` "
-        "is running with GORDON_DATA_DIR="
+        "gordon dlq: no NATS server for the dead letters in gordon-dlq: GORDON_NATS_URL is not set and no "
+        "`gordon up` is running with GORDON_DATA_DIR="
     )
 
 
