@@ -17,12 +17,11 @@ import asyncpg
 
 from domain.positions import PositionState, apply_fill
 from projections.base import Projection
+from projections.positions import ByPosition, Key
 from projections.rows import Table
 from registry.event import Event
 from schemas.common import Market, Side
 from schemas.trading import FILLS, Fill, Liquidity
-
-Key = tuple[UUID, str]
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ ORDER BY bot_id, symbol, version DESC
 """
 
 
-class FillsProjection(Projection[Key, FillsTail]):
+class FillsProjection(ByPosition, Projection[Key, FillsTail]):
     name = "fills"
     subject = FILLS
     view = "fills"
@@ -138,14 +137,6 @@ class FillsProjection(Projection[Key, FillsTail]):
             # GET /fills pages newest first by fill id (a UUIDv7), optionally for one bot
             f"CREATE INDEX ON {schema}.fills (bot_id, fill_id)",
         ]
-
-    def key(self, event: Event) -> Key:
-        assert isinstance(event, Fill)
-        return (event.bot_id, event.symbol)
-
-    def version(self, event: Event) -> int:
-        assert isinstance(event, Fill)
-        return event.version
 
     def state_version(self, state: FillsTail) -> int:
         return state.position.version
