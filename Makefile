@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: run test lint typecheck check-generated browser fmt clean
+.PHONY: run test lint typecheck check-generated browser prometheus fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -19,7 +19,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 run: $(VENV)/.synced
 	$(VENV)/bin/gordon up --demo
 
-test: $(VENV)/.synced lint typecheck check-generated browser
+test: $(VENV)/.synced lint typecheck check-generated browser prometheus
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.synced
@@ -35,6 +35,8 @@ check-generated: $(VENV)/.synced
 	$(VENV)/bin/gordon codegen --check
 	$(VENV)/bin/gordon outbox-policies --check
 	$(VENV)/bin/gordon nats-auth --check
+	$(VENV)/bin/gordon alerts --check
+	$(VENV)/bin/gordon dashboard --check
 
 # The browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
 CHROMIUM ?= /usr/bin/chromium
@@ -42,6 +44,13 @@ browser:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+# The Prometheus test runs Debian's prometheus (and promtool) against a running platform.
+PROMETHEUS ?= /usr/bin/prometheus
+prometheus:
+	@test -x $(PROMETHEUS) || { echo "installing Debian's prometheus for the alerting test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus; }
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .

@@ -37,8 +37,8 @@ from schemas import REGISTRY
 from schemas.common import bot_token
 from schemas.risk import BreakerEvent
 from schemas.trading import Fill, OrderEvent
+from services.http_server import free_port
 from services.manager.api.live import live_router
-from services.manager.api.serve import free_port
 from services.manager.service import build
 
 GOAL_P99_MS = 50.0

@@ -2,8 +2,10 @@
 
 `ConsumeCore` decodes, hands the event over, acks, NAKs with the declared backoff, and dead-letters:
 at once for undecodable bytes, at `max_deliver` for a failing handler, and past it for a message no
-attempt ever settled. `_arrived` and `_settled` are the only places a delivery is observed: the
-consume-side metrics move there, and W3C trace context extraction and handler duration belong there.
+attempt ever settled. `_arrived` and `_settled` are the only places a delivery's outcome is observed
+(the service's consume metrics move there). Handler duration and the W3C trace context are FastStream's
+Prometheus and OpenTelemetry middlewares' on the services' brokers (services/instrumentation.py): they
+wrap this path.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from nats.js import JetStreamContext
 
 from consumers import metrics
 from consumers.dead_letters import DeadLetter, send_dead_letter
+from consumers.metrics import ConsumeMetrics
 from registry.codec import Codec, DecodeError
 from registry.event import Event
 from registry.registry import Registry
@@ -67,6 +70,8 @@ class ConsumeCore(Generic[E]):
     backoff_s: Sequence[float]
     jetstream: Callable[[], JetStreamContext]
     """Where dead letters are published; a callable because a broker's connection exists once started."""
+    metrics: ConsumeMetrics
+    """The consuming service's counters."""
 
     @classmethod
     def declared(
@@ -78,7 +83,14 @@ class ConsumeCore(Generic[E]):
         jetstream: Callable[[], JetStreamContext],
     ) -> ConsumeCore[E]:
         """The core of `spec`'s durable `durable` of `subject`, as the registry declares it."""
-        return cls(durable, registry.codec(subject), spec.max_deliver, spec.backoff_s, jetstream)
+        return cls(
+            durable,
+            registry.codec(subject),
+            spec.max_deliver,
+            spec.backoff_s,
+            jetstream,
+            metrics.of(spec.service.value),
+        )
 
     def delay(self, deliveries: int) -> float:
         """The NAK delay after attempt `deliveries` (the last declared delay repeats; none declared: 0)."""
@@ -166,16 +178,16 @@ class ConsumeCore(Generic[E]):
         await self.ack(attempt)
 
     def _arrived(self, msg: Msg) -> None:
-        """Observe a delivery before decoding; W3C traceparent extraction from `msg.headers` goes here."""
+        """Observe a delivery before decoding."""
         if msg.metadata.num_delivered > 1:
-            metrics.redelivered(msg.subject, self.durable)
+            self.metrics.redelivery(msg.subject, self.durable)
 
     def _settled(self, msg: Msg, outcome: Outcome, attempt: Attempt[E] | None) -> None:
-        """Observe a settled delivery; handler duration (from `attempt.started`) goes here."""
+        """Observe a settled delivery."""
         if outcome is Outcome.ACKED:
-            metrics.consumed(msg.subject, self.durable)
+            self.metrics.acked(msg.subject, self.durable)
             return
         if outcome in (Outcome.RETRIED, Outcome.GAVE_UP):
-            metrics.consume_failed(msg.subject, self.durable)
+            self.metrics.handler_failed(msg.subject, self.durable)
         if outcome in (Outcome.GAVE_UP, Outcome.DEAD_LETTERED):
-            metrics.dead_lettered(msg.subject, self.durable)
+            self.metrics.dead_lettered(msg.subject, self.durable)

@@ -35,8 +35,11 @@ async def send_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
     original_id = letter.headers.get(h.MSG_ID) or f"{letter.stream}:{letter.sequence}"
     # One ASCII line: nats-py reads a non-ASCII header value back as an email Header object, not a str.
     reason = " ".join(letter.reason.split()).encode("ascii", "backslashreplace").decode()[:1000]
+    # The original's Msg-Id and publish expectations (Nats-Expected-Stream, ...) are about its own stream:
+    # copied onto the letter, the server would refuse it and the message could never be set aside.
+    kept = {k: v for k, v in letter.headers.items() if k != h.MSG_ID and not k.startswith("Nats-Expected-")}
     headers = {
-        **{k: v for k, v in letter.headers.items() if k != h.MSG_ID},
+        **kept,
         h.MSG_ID: f"{original_id}:{letter.consumer}",
         h.DLQ_SUBJECT: letter.subject,
         h.DLQ_STREAM: letter.stream,

@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 from settings.environment import (
     DATA_DIR,
     DATABASE_URL,
+    HTTP_HOST,
     MANAGER_HOST,
     MANAGER_PORT,
     MANAGER_TOKEN,
     NATS_URL,
     STREAM_REPLICAS,
+    WORKERS_PORT,
 )
 
 NATS_PASSWORDS = "GORDON_NATS_PASSWORD_<USER>"
+SERVICE_PORT_VARIABLES = "GORDON_<SERVICE>_PORT"
 EXAMPLES = "examples:"
 
 VARIABLES: dict[str, str] = {
@@ -33,7 +36,11 @@ VARIABLES: dict[str, str] = {
     "config/nats-auth.conf; a running `gordon up`'s are read from its endpoints.json",
     MANAGER_TOKEN: "the operator bearer token of POST /risk/* (16+ characters); unset: those answer 503",
     MANAGER_HOST: "where the manager API listens (default 127.0.0.1)",
-    MANAGER_PORT: "the manager API's port (default 8080; 0: any free port)",
+    MANAGER_PORT: "the manager API's port (default 8083; 0: any free port)",
+    SERVICE_PORT_VARIABLES: "the /healthz and /metrics port of data, risk, bot, executor "
+    "(8081, 8082, 8084, 8085; 0: any free port)",
+    HTTP_HOST: "where those listen (default 127.0.0.1)",
+    WORKERS_PORT: "the drain's and projection runners' /metrics port under gordon up (default 8086)",
     STREAM_REPLICAS: "replicas of every stream, 1..5 (default: as declared in schemas/streams.py)",
 }
 """Every GORDON_* variable a command reads, in one line each."""
@@ -51,6 +58,8 @@ class Help:
 
 
 HELP: dict[str, Help] = {
+    "alerts": Help(["gordon alerts", "gordon alerts --check", "gordon alerts --output /tmp/alerts.yml"]),
+    "dashboard": Help(["gordon dashboard", "gordon dashboard --check"]),
     "asyncapi": Help(
         ["gordon asyncapi", "gordon asyncapi --check", "gordon asyncapi --nats-host nats.internal:4222"]
     ),
@@ -122,7 +131,18 @@ HELP: dict[str, Help] = {
             "GORDON_NATS_URL=nats://n1:4222,nats://n2:4222 GORDON_DATABASE_URL=postgresql://owner@db/gordon "
             "GORDON_STREAM_REPLICAS=3 gordon up",
         ],
-        (NATS_URL, DATABASE_URL, DATA_DIR, MANAGER_TOKEN, MANAGER_HOST, MANAGER_PORT, STREAM_REPLICAS),
+        (
+            NATS_URL,
+            DATABASE_URL,
+            DATA_DIR,
+            MANAGER_TOKEN,
+            MANAGER_HOST,
+            MANAGER_PORT,
+            SERVICE_PORT_VARIABLES,
+            HTTP_HOST,
+            WORKERS_PORT,
+            STREAM_REPLICAS,
+        ),
         {
             NATS_URL: "nats://host:4222 (a cluster: comma-separated); unset: an embedded nats-server",
             DATABASE_URL: "postgresql://owner@host:5432/db; unset: an embedded PostgreSQL",

@@ -91,7 +91,8 @@ def _durables(registry: Registry, service: Service) -> list[tuple[Subject[Any], 
 
 
 BUS_READERS: dict[Service, str] = {
-    Service.MANAGER: "the manager API's live feed reads gordon-bus by sequence to fill gaps and replay",
+    Service.MANAGER: "the manager API's live feed reads gordon-bus by sequence to fill gaps and replay, "
+    "and its /metrics reports every durable's lag",
 }
 """Services that also read the live stream directly (stream info, message gets, throwaway consumers).
 A stream read names its subjects in the request body, out of reach of subject permissions: such a
@@ -109,6 +110,7 @@ def _stream_reads(stream: str) -> list[str]:
         f"{API}.CONSUMER.INFO.{stream}.*",
         f"{API}.CONSUMER.MSG.NEXT.{stream}.*",
         f"{API}.CONSUMER.DELETE.{stream}.*",
+        f"{API}.CONSUMER.LIST.{stream}",  # every durable's lag, for the platform's /metrics
     ]
 
 

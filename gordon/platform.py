@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import nats
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
+from prometheus_client import make_asgi_app
 
 from gordon.runtime.servers import Endpoints
 from gordon.stopping import until_cancelled
@@ -21,6 +23,7 @@ from projections.catalog import PROJECTIONS
 from projections.runner import ProjectionHalted, Runner
 from registry.streams import ensure_streams
 from schemas import REGISTRY
+from services.http_server import HttpServer
 from settings import nats_login, roles
 from settings.dsn import with_user
 from settings.environment import STREAM_REPLICAS
@@ -124,6 +127,23 @@ async def _follow(
                 await asyncio.wait({waiter}, timeout=delay)
             finally:
                 waiter.cancel()
+
+
+def workers_metrics(host: str, port: int) -> Callable[[Endpoints], Awaitable[None]]:
+    """Serve this process's default Prometheus registry (the drain's and projection runners' series,
+    and the process's own) at `/metrics` on `host:port`, with prometheus_client's ASGI app."""
+
+    async def serve(endpoints: Endpoints) -> None:
+        server = HttpServer(make_asgi_app(), host, port, name="drain and projections metrics")
+        await server.start()
+        log.info("drain and projection metrics at %s/metrics", server.url)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+
+    serve.__qualname__ = "workers-metrics"
+    return serve
 
 
 async def drain(endpoints: Endpoints) -> None:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import asyncpg
-from faststream import FastStream
 
 from gordon.runtime.servers import Endpoints
 from gordon.stopping import until_cancelled
 from registry.ids import uuid7
 from services.bot.strategy import NAME as STRATEGY
-from settings import endpoints as endpoints_file
-from settings.environment import Settings
+from services.http_server import free_port, url_of
+from services.service_app import ServiceApp
+from settings.environment import WORKERS_PORT, Settings, port_variable
 
 NAMES = ("data", "executor", "risk", "manager", "bot")
 """Start order: prices first, then the executor and risk, then the bots that trade on them."""
@@ -32,7 +33,8 @@ DEMO_BOTS = (
 
 
 class Built(Protocol):
-    app: FastStream
+    @property
+    def app(self) -> ServiceApp: ...
 
 
 Service = Callable[[Endpoints], Awaitable[None]]
@@ -56,22 +58,9 @@ def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
 
         return risk(**urls)
     if name == "manager":
-        from services.manager.api.attach import attach
         from services.manager.service import build as manager
 
-        built = manager(**urls)
-        settings = Settings.from_env()
-        host, port, token = settings.manager_host, settings.manager_port, settings.manager_token
-        attach(
-            built,
-            host=host,
-            port=port,
-            token=token,
-            demo=demo,
-            announce=_announce,
-            serving=lambda url: endpoints_file.record_manager(settings.data_dir, url),
-        )
-        return built
+        return manager(**urls, demo=demo, announce=_announce)
     if name == "bot":
         from services.bot.service import build as bot
 
@@ -81,6 +70,26 @@ def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
 
 def _announce(line: str) -> None:
     print(f"gordon up: {line}", file=sys.stderr, flush=True)
+
+
+def fix_ports(names: Sequence[str], settings: Settings) -> dict[str, str]:
+    """Give each service in `names` a concrete HTTP port (a 0 becomes a free one, chosen once) in this
+    process's environment, where the services read it, so the manager knows its peers; returns each
+    service's base URL."""
+    urls = {}
+    for name in names:
+        host, port = settings.http_address(name), settings.http_port(name)
+        port = port or free_port(host)
+        os.environ[port_variable(name)] = str(port)
+        urls[name] = url_of(host, port)
+    return urls
+
+
+def fix_workers_port(settings: Settings) -> int:
+    """The port of the drain's and projection runners' `/metrics` (a 0 becomes a free one)."""
+    port = settings.workers_port or free_port(settings.http_host)
+    os.environ[WORKERS_PORT] = str(port)
+    return port
 
 
 def service(name: str, *, demo: bool = False) -> Service:

@@ -10,9 +10,10 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from gordon import platform
 from gordon import services as catalog
@@ -21,6 +22,7 @@ from gordon.runtime.keeper import keep_running
 from gordon.runtime.servers import Endpoints, running_servers
 from gordon.stopping import until_cancelled
 from gordon.view import live_view
+from services.http_server import url_of
 from settings import endpoints as endpoints_file
 from settings.endpoints import RunEndpoints
 from settings.environment import Settings, redact_password
@@ -32,11 +34,26 @@ SERVICES: tuple[Service, ...] = (platform.drain, platform.projections)
 """What always runs: the outbox drain and the projection runners."""
 
 
-def platform_services(names: Sequence[str], *, demo: bool, view: bool) -> tuple[Service, ...]:
-    """The drain and projections, then the named services (in start order), then the live view."""
+def http_plan(names: Sequence[str], settings: Settings) -> dict[str, str]:
+    """Fix the HTTP port of each named service and of the workers (a 0 becomes a free port) before any
+    part starts, so the manager, the view and the endpoints file know where each listens; their URLs."""
     chosen = [n for n in catalog.NAMES if n in names]
-    extra: tuple[Service, ...] = (_view,) if view else ()
-    return (*SERVICES, *(catalog.service(n, demo=demo) for n in chosen), *extra)
+    urls = catalog.fix_ports(chosen, settings)
+    urls["workers"] = url_of(settings.http_host, catalog.fix_workers_port(settings))
+    return urls
+
+
+def platform_services(
+    names: Sequence[str], *, demo: bool, view: bool, http: Mapping[str, str]
+) -> tuple[Service, ...]:
+    """The drain and projections with their `/metrics` (at `http["workers"]`), then the named services
+    (in start order), then the live view (reading each service's readiness at `http`)."""
+    chosen = [n for n in catalog.NAMES if n in names]
+    workers = urlsplit(http["workers"])
+    served = platform.workers_metrics(workers.hostname or "127.0.0.1", workers.port or 0)
+    services = {n: u for n, u in http.items() if n != "workers"}
+    extra: tuple[Service, ...] = (_view(services),) if view else ()
+    return (*SERVICES, served, *(catalog.service(n, demo=demo) for n in chosen), *extra)
 
 
 class ServiceError(GordonError):
@@ -49,6 +66,7 @@ def up(
     *,
     demo: bool = False,
     secure: bool = True,
+    http: Mapping[str, str] | None = None,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
@@ -66,7 +84,7 @@ def up(
             file=err,
         )
     try:
-        with running_servers(settings, secure=secure) as endpoints, _recorded(settings, endpoints):
+        with running_servers(settings, secure=secure) as endpoints, _recorded(settings, endpoints, http):
             _migrate(endpoints.database_url, err)
             streams = asyncio.run(platform.prepare_streams(endpoints.nats_url, settings.stream_replicas))
             print("gordon up: streams " + ", ".join(f"{k} {v}" for k, v in streams.items()), file=err)
@@ -76,6 +94,9 @@ def up(
                 seeded = asyncio.run(catalog.seed_demo_bots(endpoints.database_url))
                 print(f"gordon up: demo feed on, {seeded} demo bots added", file=err)
             database = redact_password(endpoints.database_url)
+            if http:
+                where = ", ".join(f"{name} {url}" for name, url in http.items())
+                print(f"gordon up: /healthz and /metrics: {where}", file=err)
             print(f"gordon up: ready nats={endpoints.nats_url} database={database}", file=out)
             out.flush()
             ready = True
@@ -93,12 +114,18 @@ def up(
 
 
 @contextmanager
-def _recorded(settings: Settings, endpoints: Endpoints) -> Iterator[None]:
+def _recorded(settings: Settings, endpoints: Endpoints, http: Mapping[str, str] | None) -> Iterator[None]:
     """The endpoints file for other shells while the servers run; removed when they stop."""
     port = settings.manager_port
     manager = f"http://{settings.manager_host}:{port}" if port else None
+    manager = (http or {}).get("manager", manager)  # a port 0 was given a free one before anything started
     run = RunEndpoints(
-        endpoints.nats_url, endpoints.database_url, os.getpid(), manager, endpoints.nats_passwords
+        endpoints.nats_url,
+        endpoints.database_url,
+        os.getpid(),
+        manager,
+        endpoints.nats_passwords,
+        http=dict(http or {}),
     )
     endpoints_file.write(settings.data_dir, run)
     try:
@@ -159,5 +186,8 @@ async def _run(service: Service, endpoints: Endpoints) -> None:
     await service(endpoints)
 
 
-async def _view(endpoints: Endpoints) -> None:
-    await until_cancelled("view", lambda stop: live_view(endpoints, stop))
+def _view(services: Mapping[str, str]) -> Service:
+    async def view(endpoints: Endpoints) -> None:
+        await until_cancelled("view", lambda stop: live_view(endpoints, stop, services=services))
+
+    return view

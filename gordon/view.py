@@ -1,5 +1,5 @@
-"""The live terminal view of `gordon up`: events/s per subject, outbox backlog, consumer and projection
-lag, positions and the risk latch, refreshed every second (rich)."""
+"""The live terminal view of `gordon up`: each service's readiness, events/s per subject, outbox backlog,
+consumer and projection lag, positions and the risk latch, refreshed every second (rich)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from prometheus_client import REGISTRY as prometheus
@@ -24,6 +26,8 @@ from projections.catalog import PROJECTIONS
 from projections.generations import schema_of
 from schemas import REGISTRY
 from settings import nats_login
+
+HEALTH_TIMEOUT_S = 0.8
 
 POSITIONS = (
     "SELECT bot_id, symbol, qty, avg_entry_price, realized_pnl, fees FROM trading.positions ORDER BY 1, 2"
@@ -43,14 +47,20 @@ class Snapshot:
     """(name, last applied sequence, halt reason) of each projection."""
     positions: list[asyncpg.Record] = field(default_factory=list)
     latch: asyncpg.Record | None = None
+    readiness: list[tuple[str, bool, str]] = field(default_factory=list)
+    """(service, ready, the failed checks or why it did not answer) of each service with an HTTP URL."""
 
 
 class Sampler:
     """Counts bus messages per subject template and reads the rest from the servers."""
 
-    def __init__(self, nats: NatsClient, conn: asyncpg.Connection) -> None:
+    def __init__(
+        self, nats: NatsClient, conn: asyncpg.Connection, services: Mapping[str, str] | None = None
+    ) -> None:
         self.nats = nats
         self.conn = conn
+        self.services = dict(services or {})
+        """Each service's base URL by name, whose /healthz is read at each sample."""
         self.counts: Counter[str] = Counter()
         self.since = time.monotonic()
 
@@ -66,7 +76,7 @@ class Sampler:
         elapsed, self.since = max(now - self.since, 1e-6), now
         counts, self.counts = self.counts, Counter()
         snap = Snapshot(rates={k: v / elapsed for k, v in sorted(counts.items())})
-        count, oldest, now_ms = await self.conn.fetchrow(BACKLOG) or (0, None, 0)
+        count, oldest, _, now_ms = await self.conn.fetchrow(BACKLOG) or (0, None, 0, 0)
         snap.backlog, snap.oldest_age_ms = int(count), (int(now_ms) - int(oldest)) if oldest else None
         with contextlib.suppress(Exception):
             infos = await self.nats.jetstream().consumers_info(REGISTRY.bus.name)
@@ -86,11 +96,40 @@ class Sampler:
                 snap.projections.append((name, row[0], row[1] or ""))
         snap.positions = list(await self.conn.fetch(POSITIONS))
         snap.latch = await self.conn.fetchrow(LATCH)
+        snap.readiness = await readiness(self.services)
         return snap
+
+
+async def readiness(services: Mapping[str, str]) -> list[tuple[str, bool, str]]:
+    """Each service's /healthz: ready, or the checks it names as failed (or why it did not answer)."""
+    async with httpx.AsyncClient(timeout=HEALTH_TIMEOUT_S) as client:
+        names = list(services)
+        answers = await asyncio.gather(
+            *(client.get(f"{services[n]}/healthz") for n in names), return_exceptions=True
+        )
+    found = []
+    for name, answer in zip(names, answers, strict=True):
+        if isinstance(answer, BaseException):
+            found.append((name, False, f"no answer ({type(answer).__name__})"))
+        elif answer.status_code == 200:
+            found.append((name, True, ""))
+        else:
+            failed = (
+                answer.json().get("failed", [])
+                if answer.headers.get("content-type", "").startswith("application/json")
+                else []
+            )
+            found.append((name, False, ", ".join(failed) or f"HTTP {answer.status_code}"))
+    return found
 
 
 def render(snap: Snapshot) -> Group:
     """The tables of one snapshot."""
+    ready = Table(title="services", expand=True)
+    ready.add_column("service")
+    ready.add_column("readiness")
+    for name, ok, why in snap.readiness:
+        ready.add_row(name, "[green]ready[/]" if ok else f"[bold red]NOT READY[/]: {why}")
     rates = Table(title="events/s by subject", expand=True)
     rates.add_column("subject")
     rates.add_column("events/s", justify="right")
@@ -123,14 +162,20 @@ def render(snap: Snapshot) -> Group:
             else f"running (v{latch[3]})"
         )
     )
-    return Group(rates, bus, positions, f"risk latch: {state}")
+    parts = (ready,) if snap.readiness else ()
+    return Group(*parts, rates, bus, positions, f"risk latch: {state}")
 
 
-async def live_view(endpoints: Endpoints, stop: asyncio.Event | None = None, every_s: float = 1.0) -> None:
-    """Refresh the view until cancelled (or `stop`)."""
+async def live_view(
+    endpoints: Endpoints,
+    stop: asyncio.Event | None = None,
+    every_s: float = 1.0,
+    services: Mapping[str, str] | None = None,
+) -> None:
+    """Refresh the view until cancelled (or `stop`); `services`: each service's base URL by name."""
     nats = await connect_nats(endpoints.nats_url, "gordon-view", nats_login.ADMIN)
     conn = await asyncpg.connect(endpoints.database_url)
-    sampler = Sampler(nats, conn)
+    sampler = Sampler(nats, conn, services)
     await sampler.start()
     stop = stop or asyncio.Event()
     try:

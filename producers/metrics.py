@@ -1,5 +1,5 @@
-"""Prometheus metrics of the bus, publish side: events published and failed per subject template, rows
-quarantined, and the outbox backlog read from Postgres when scraped.
+"""Prometheus metrics of the bus, publish side (the drain's process): events published and failed per
+subject template, rows quarantined, batches sent, and whether this process leads the drain.
 
 Labels carry the subject *template* (`trading.fills.{bot_id}`), never the concrete subject, so the
 series count stays bounded however many bots or symbols there are.
@@ -8,13 +8,10 @@ series count stays bounded however many bots or symbols there are.
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 
-import psycopg
-from prometheus_client import Counter
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client import Counter, Gauge
 
 from producers.drain.store import Row
 from registry.registry import UnknownSubjectError
@@ -30,6 +27,9 @@ PUBLISH_ERRORS = Counter(
     "gordon_publish_errors", "Publishes that failed, by kind (transport or rejected).", ["subject", "kind"]
 )
 QUARANTINED = Counter("gordon_outbox_quarantined", "Outbox rows set aside as never publishable.", ["subject"])
+DRAIN_BATCHES = Counter("gordon_drain_batches", "Batches of outbox rows the drain published and settled.")
+DRAIN_LEADER = Gauge("gordon_drain_leader", "1 while this process's drain holds the leader lock.")
+DRAIN_TERMS = Counter("gordon_drain_leader_terms", "Times this process's drain became the leader.")
 
 
 @lru_cache(maxsize=4096)
@@ -52,39 +52,17 @@ def publish_failed(subject: str, rejected: bool) -> None:
     PUBLISH_ERRORS.labels(template_of(subject), "rejected" if rejected else "transport").inc()
 
 
+def leading(now: bool) -> None:
+    """This process's drain took (True) or gave up (False) the leadership."""
+    DRAIN_LEADER.set(1 if now else 0)
+    if now:
+        DRAIN_TERMS.inc()
+
+
 def quarantined(subject: str) -> None:
     """Count one row quarantined."""
     QUARANTINED.labels(template_of(subject)).inc()
 
 
-BACKLOG = """
-SELECT count(*), min(created_at_ms), (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-FROM bus.outbox WHERE published_at_ms IS NULL AND quarantined_at_ms IS NULL
-"""
-QUARANTINE_COUNT = "SELECT count(*) FROM bus.outbox WHERE quarantined_at_ms IS NOT NULL"
-
-
-class OutboxCollector(Collector):
-    """Backlog gauges queried from Postgres at each scrape: unpublished rows, the age of the oldest, and
-    quarantined rows. A scrape that cannot reach the database yields no outbox samples (not zeros)."""
-
-    def __init__(self, dsn: str, timeout_s: int = 2) -> None:
-        self.dsn = dsn
-        self.timeout_s = timeout_s
-
-    def collect(self) -> Iterator[Metric]:
-        try:
-            with psycopg.connect(self.dsn, connect_timeout=self.timeout_s, autocommit=True) as conn:
-                count, oldest_ms, now_ms = conn.execute(BACKLOG).fetchone() or (0, None, 0)
-                row = conn.execute(QUARANTINE_COUNT).fetchone()
-        except psycopg.Error:
-            return
-        backlog = GaugeMetricFamily("gordon_outbox_backlog", "Outbox rows committed and not yet published.")
-        backlog.add_metric([], float(count))
-        age = GaugeMetricFamily(
-            "gordon_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when none)."
-        )
-        age.add_metric([], 0.0 if oldest_ms is None else max(now_ms - oldest_ms, 0) / 1000)
-        stuck = GaugeMetricFamily("gordon_outbox_quarantined_rows", "Outbox rows quarantined, in total.")
-        stuck.add_metric([], float(row[0] if row else 0))
-        yield from (backlog, age, stuck)
+BACKLOG = "SELECT pending, oldest_created_ms, quarantined, now_ms FROM bus.outbox_backlog()"
+"""The outbox backlog (migration 0008's function: counts only, readable by the manager)."""

@@ -228,6 +228,7 @@ class Runner(Generic[K, S]):
         self.stats.last_seq = max(self.stats.last_seq, last)
         name = self.projection.name
         metrics.LAG.labels(name).set(self.stats.lag)
+        metrics.LAG_SECONDS.labels(name).set(metrics.behind_s(batch[-1], self.stats.lag))
         metrics.LAST_SEQ.labels(name).set(self.stats.last_seq)
         if halted is not None:
             raise halted

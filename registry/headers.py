@@ -5,7 +5,10 @@ from __future__ import annotations
 MSG_ID = "Nats-Msg-Id"
 SCHEMA = "Gordon-Schema"
 SOURCE = "Gordon-Source"
-TRACE_ID = "Gordon-Trace-Id"
+TRACE_ID = "traceparent"
+"""The W3C trace context of the producer's span (https://www.w3.org/TR/trace-context/)."""
+ACTOR = "Gordon-Actor"
+"""Who acted, on events an operator initiated."""
 CONTENT_TYPE = "Content-Type"
 JSON = "application/json"
 

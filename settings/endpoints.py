@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from settings.errors import GordonError
@@ -31,6 +31,8 @@ class RunEndpoints:
     pid: int
     manager_url: str | None = None
     nats_passwords: dict[str, str] = field(default_factory=dict)
+    http: dict[str, str] = field(default_factory=dict)
+    """Base URL of each part's `/healthz` and `/metrics` by name (the five services, "workers")."""
 
     @property
     def alive(self) -> bool:
@@ -72,21 +74,12 @@ def read(data_dir: Path) -> RunEndpoints | None:
             pid=int(data["pid"]),
             manager_url=data.get("manager_url"),
             nats_passwords={str(k): str(v) for k, v in data.get("nats_passwords", {}).items()},
+            http={str(k): str(v) for k, v in data.get("http", {}).items()},
         )
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise EndpointsFileError(f"{target}: unreadable endpoints file ({error}); remove it") from None
-
-
-def record_manager(data_dir: Path, manager_url: str, pid: int | None = None) -> bool:
-    """Put the manager URL the run `pid` (this process by default) is serving at into its file, once it
-    is known (a manager on port 0 has it only when it listens); False when the file is another run's."""
-    run = read(data_dir)
-    if run is None or run.pid != (os.getpid() if pid is None else pid):
-        return False
-    write(data_dir, replace(run, manager_url=manager_url))
-    return True
 
 
 def remove(data_dir: Path, pid: int) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
@@ -24,8 +24,14 @@ MANAGER_PORT = "GORDON_MANAGER_PORT"
 STREAM_REPLICAS = "GORDON_STREAM_REPLICAS"
 SERVERS = {NATS_URL: "NATS server", DATABASE_URL: "PostgreSQL server"}
 """What each URL variable points at, as the one wording for a missing server names it."""
+HTTP_HOST = "GORDON_HTTP_HOST"
+WORKERS_PORT = "GORDON_WORKERS_PORT"
 DEFAULT_MANAGER_HOST = "127.0.0.1"
-DEFAULT_MANAGER_PORT = 8080
+SERVICE_PORTS = {"data": 8081, "risk": 8082, "manager": 8083, "bot": 8084, "executor": 8085}
+"""Each service's default HTTP port (`/healthz`, `/metrics`; the manager's API too)."""
+DEFAULT_WORKERS_PORT = 8086
+"""Where `gordon up` serves the drain's and projection runners' `/healthz` and `/metrics`."""
+DEFAULT_MANAGER_PORT = SERVICE_PORTS["manager"]
 MAX_STREAM_REPLICAS = 5
 """JetStream's own limit on a stream's replica count."""
 
@@ -50,6 +56,12 @@ class Settings:
     manager_host: str = DEFAULT_MANAGER_HOST
     manager_port: int = DEFAULT_MANAGER_PORT
     stream_replicas: int | None = None
+    http_host: str = DEFAULT_MANAGER_HOST
+    """Where the services other than the manager serve `/healthz` and `/metrics`."""
+    service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    """Each service's HTTP port by name (GORDON_<NAME>_PORT; 0: any free port); the manager's is
+    `manager_port`."""
+    workers_port: int = DEFAULT_WORKERS_PORT
     running: RunEndpoints | None = None
     """The live `gordon up` whose endpoints file filled in the URLs left unset, if any."""
     stale: RunEndpoints | None = None
@@ -85,9 +97,23 @@ class Settings:
             manager_host=_get(env, MANAGER_HOST) or DEFAULT_MANAGER_HOST,
             manager_port=parse_port(MANAGER_PORT, _get(env, MANAGER_PORT) or str(DEFAULT_MANAGER_PORT)),
             stream_replicas=_stream_replicas(_get(env, STREAM_REPLICAS)),
+            http_host=_get(env, HTTP_HOST) or DEFAULT_MANAGER_HOST,
+            service_ports={
+                name: parse_port(port_variable(name), _get(env, port_variable(name)) or str(default))
+                for name, default in SERVICE_PORTS.items()
+            },
+            workers_port=parse_port(WORKERS_PORT, _get(env, WORKERS_PORT) or str(DEFAULT_WORKERS_PORT)),
             running=running,
             stale=stale,
         )
+
+    def http_port(self, service: str) -> int:
+        """The HTTP port of `service` (the manager's is GORDON_MANAGER_PORT)."""
+        return self.manager_port if service == "manager" else self.service_ports[service]
+
+    def http_address(self, service: str) -> str:
+        """The host `service` listens on: GORDON_MANAGER_HOST for the manager, else GORDON_HTTP_HOST."""
+        return self.manager_host if service == "manager" else self.http_host
 
     def not_set(self, variable: str, purpose: str, option: str | None = None) -> str:
         """The one wording for a server a command needs and has no address of (`variable`: its GORDON_*
@@ -109,6 +135,11 @@ def unreachable(variable: str, url: str, error: BaseException) -> str:
     cause = " ".join(str(error).split()) or type(error).__name__
     shown = ",".join(redact_password(u.strip()) for u in url.split(","))
     return f"cannot reach the {SERVERS[variable]} at {shown}: {cause}"
+
+
+def port_variable(service: str) -> str:
+    """The variable holding `service`'s HTTP port: GORDON_DATA_PORT, GORDON_MANAGER_PORT, ..."""
+    return f"GORDON_{service.upper()}_PORT"
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

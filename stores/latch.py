@@ -26,8 +26,11 @@ class LatchStore:
         await heads.lock(tx, "latch", latch_id)
         return RiskLatch.from_events(latch_id, [EVENTS.event(r) for r in await tx.fetch(LOAD, latch_id)])
 
-    async def save(self, tx: asyncpg.Connection, latch: RiskLatch) -> list[BreakerEvent]:
-        """Append the latch's new events, move its head, and publish each on `risk.events.{breaker}`."""
+    async def save(
+        self, tx: asyncpg.Connection, latch: RiskLatch, *, actor: str | None = None
+    ) -> list[BreakerEvent]:
+        """Append the latch's new events, move its head, and publish each on `risk.events.{breaker}`
+        (`actor`: the operator whose request this is, sent as Gordon-Actor)."""
         events = latch.collect_payloads()
         if not events:
             return []
@@ -38,5 +41,5 @@ class LatchStore:
         await EVENTS.append(tx, events)
         await heads.advance(tx, "latch", latch_id, events[-1].version)
         for event in events:
-            await self.outbox.publish_within(tx, RISK_EVENTS(breaker=event.breaker.value), event)
+            await self.outbox.publish_within(tx, RISK_EVENTS(breaker=event.breaker.value), event, actor=actor)
         return events

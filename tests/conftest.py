@@ -28,7 +28,7 @@ from gordon.runtime.postgres_server import EmbeddedPostgres
 from registry.streams import MIB, StreamSpec
 from schemas import REGISTRY
 from settings.dsn import ExternalPostgres, with_database, with_user
-from settings.environment import DATA_DIR, DATABASE_URL, NATS_URL
+from settings.environment import DATA_DIR, DATABASE_URL, NATS_URL, SERVICE_PORTS, WORKERS_PORT, port_variable
 
 T = TypeVar("T")
 
@@ -45,6 +45,11 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     os.environ[DATA_DIR] = tempfile.mkdtemp(prefix="gordon-test-data-")
+    # Services started by tests listen on free ports, never the fixed defaults (8081..8086): a
+    # developer's `make run` or a parallel test would hold those.
+    for name in SERVICE_PORTS:
+        os.environ.setdefault(port_variable(name), "0")
+    os.environ.setdefault(WORKERS_PORT, "0")
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:

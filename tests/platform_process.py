@@ -11,16 +11,10 @@ from pathlib import Path
 
 from gordon.runtime.proctree import Proc, descendants
 from gordon.runtime.servers import Endpoints
+from settings.environment import SERVICE_PORTS, port_variable
 
 GORDON = Path(sys.executable).parent / "gordon"
 READY_TIMEOUT = 90.0
-PORTS = (
-    "GORDON_MANAGER_PORT",
-    "GORDON_DATA_PORT",
-    "GORDON_RISK_PORT",
-    "GORDON_BOT_PORT",
-    "GORDON_EXECUTOR_PORT",
-)
 
 
 class Up:
@@ -29,8 +23,8 @@ class Up:
     def __init__(self, data_dir: Path, *argv: str, env: dict[str, str] | None = None) -> None:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}, **(env or {})}
         env["GORDON_DATA_DIR"] = str(data_dir)
-        # every port on any free one: 8080.. may be taken (the manager API's, and each service's own)
-        env.update(dict.fromkeys(PORTS, "0"))
+        for name in (*SERVICE_PORTS, "workers"):  # any free ports: a developer's `make run` may hold 8081..
+            env[port_variable(name)] = "0"
         self.stderr_path = data_dir / f"up-{time.monotonic_ns()}.err"
         with self.stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(

@@ -146,7 +146,13 @@ def test_every_payload_version_is_a_message(document: Json) -> None:
             assert "$defs" not in json.dumps(message["payload"])
             headers = message["headers"]["properties"]
             assert headers["Gordon-Schema"]["const"] == model.schema_id()
-            assert set(headers) >= {"Nats-Msg-Id", "Gordon-Schema", "Gordon-Source", "Gordon-Trace-Id"}
+            assert set(headers) >= {
+                "Nats-Msg-Id",
+                "Gordon-Schema",
+                "Gordon-Source",
+                "traceparent",
+                "Gordon-Actor",
+            }
 
 
 def test_messages_carry_the_whole_docstring_and_the_declared_examples(document: Json) -> None:

@@ -1,20 +1,22 @@
-"""Metrics move with real work: the drain counts what JetStream stored, the collector reads the backlog."""
+"""Metrics move with real work: the drain counts what JetStream stored, the manager reads the backlog."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import pytest
 from nats.aio.client import Client as NatsClient
 from prometheus_client import REGISTRY as PROMETHEUS
 from prometheus_client import CollectorRegistry
 
-from consumers import metrics as consumer_metrics
 from producers import metrics
 from producers.channels import ORDERS
 from registry.ids import uuid7
-from schemas import REGISTRY
 from schemas.common import bot_token
+from services.manager.api.platform_metrics import PlatformGauges
+from settings import roles
+from settings.dsn import with_user
 from tests.outbox.conftest import count_unpublished, order_event, running, wait_until, write
 
 ORDERS_TEMPLATE = ORDERS.subject.template_text
@@ -53,52 +55,26 @@ async def test_drain_publishes_move_the_published_counter(
     assert sample("gordon_events_published_total", subject=ORDERS_TEMPLATE) - before == 7
 
 
-async def test_outbox_collector_reports_backlog_and_oldest_age(database: str) -> None:
+async def test_the_manager_reads_the_backlog_and_its_oldest_age_without_reading_rows(database: str) -> None:
     registry = CollectorRegistry()
-    registry.register(metrics.OutboxCollector(database))
-    assert registry.get_sample_value("gordon_outbox_backlog") == 0
-    assert registry.get_sample_value("gordon_outbox_oldest_age_seconds") == 0
+    gauges = PlatformGauges(registry)
+    manager = await asyncpg.create_pool(with_user(database, roles.MANAGER), min_size=1, max_size=1)
     conn = await asyncpg.connect(database)
     try:
+        await gauges._database(manager)
+        assert registry.get_sample_value("gordon_outbox_backlog") == 0
+        assert registry.get_sample_value("gordon_outbox_oldest_age_seconds") == 0
         await write(conn, order_event(uuid7(), 1))
         await write(conn, order_event(uuid7(), 1))
         await conn.execute("UPDATE bus.outbox SET created_at_ms = created_at_ms - 60000 WHERE id = 1")
+        await gauges._database(manager)
+        assert registry.get_sample_value("gordon_outbox_backlog") == 2
+        age = registry.get_sample_value("gordon_outbox_oldest_age_seconds") or 0.0
+        assert 60 <= age < 120
+        assert registry.get_sample_value("gordon_outbox_quarantined_rows") == 0
+        assert registry.get_sample_value("gordon_drain_leader_present") == 0  # no drain runs here
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await manager.fetch("SELECT payload FROM bus.outbox")
     finally:
         await conn.close()
-    assert registry.get_sample_value("gordon_outbox_backlog") == 2
-    age = registry.get_sample_value("gordon_outbox_oldest_age_seconds") or 0.0
-    assert 60 <= age < 120
-    assert registry.get_sample_value("gordon_outbox_quarantined_rows") == 0
-
-
-def test_outbox_collector_yields_nothing_when_the_database_is_unreachable() -> None:
-    registry = CollectorRegistry()
-    registry.register(metrics.OutboxCollector("postgresql://nobody@127.0.0.1:1/none", timeout_s=1))
-    assert registry.get_sample_value("gordon_outbox_backlog") is None
-
-
-async def test_consumer_pending_comes_from_consumer_info(
-    nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
-) -> None:
-    await fresh_bus()
-    js = nats.jetstream()
-    subject = ORDERS(bot_id=bot_token(uuid7())).concrete
-    for _ in range(3):
-        await js.publish(subject, b"{}", stream=REGISTRY.bus.name)
-    await js.add_consumer(REGISTRY.bus.name, durable_name="metrics-test", filter_subject="trading.>")
-    assert await consumer_metrics.observe_pending(js, REGISTRY.bus.name, "metrics-test") == 3
-    assert sample("gordon_consumer_pending", stream=REGISTRY.bus.name, consumer="metrics-test") == 3
-    assert sample("gordon_consumer_ack_pending", stream=REGISTRY.bus.name, consumer="metrics-test") == 0
-
-
-def test_consume_side_counters_are_per_template_and_consumer() -> None:
-    subject = ORDERS(bot_id=bot_token(uuid7())).concrete
-    labels = {"subject": ORDERS_TEMPLATE, "consumer": "metrics-unit"}
-    before = [sample(n, **labels) for n in ("gordon_events_consumed_total", "gordon_consume_errors_total")]
-    consumer_metrics.consumed(subject, "metrics-unit")
-    consumer_metrics.consumed(subject, "metrics-unit")
-    consumer_metrics.consume_failed(subject, "metrics-unit")
-    consumer_metrics.dead_lettered(subject, "metrics-unit")
-    assert sample("gordon_events_consumed_total", **labels) - before[0] == 2
-    assert sample("gordon_consume_errors_total", **labels) - before[1] == 1
-    assert sample("gordon_dead_letters_total", **labels) >= 1
+        await manager.close()

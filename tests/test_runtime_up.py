@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import nats
 import pytest
 
@@ -112,6 +113,16 @@ async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up, data_
     assert "database migrated to head" in gordon_up.stderr()
     assert "gordon-bus" in gordon_up.stderr()
     assert "gordon up: manager API at http://127.0.0.1:" in gordon_up.stderr()  # the manager serves it
+    assert set(run.http) == {"data", "bot", "executor", "risk", "manager", "workers"}
+    async with httpx.AsyncClient(timeout=10) as http:  # what `curl` on each port gets
+        for name, url in run.http.items():
+            page = await http.get(f"{url}/metrics")
+            assert page.status_code == 200, (name, page.text)
+            assert ("gordon_drain_leader" if name == "workers" else "gordon_service_ready") in page.text
+            if name != "workers":
+                health = await http.get(f"{url}/healthz")
+                assert health.status_code in (200, 503), (name, health.text)
+                assert "postgres" in health.json()["checks"], (name, health.text)
 
     gordon_up.process.send_signal(signal.SIGINT)
     assert gordon_up.process.wait(timeout=60) == 0, gordon_up.stderr()

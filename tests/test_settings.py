@@ -144,13 +144,6 @@ def test_unset_urls_come_from_a_running_gordon_up(tmp_path: Path) -> None:
     given = Settings.from_env({"GORDON_DATA_DIR": str(tmp_path), "GORDON_NATS_URL": "nats://10.0.0.1:1"})
     assert given.nats_url == "nats://10.0.0.1:1", "a variable that is set wins"
     assert Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)}, use_running=False).nats_url is None
-    # a manager on port 0 records where it listens once it does; another run's file is left alone
-    assert endpoints.record_manager(tmp_path, "http://127.0.0.1:41000")
-    assert (
-        Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)}).running.manager_url == "http://127.0.0.1:41000"
-    )
-    assert not endpoints.record_manager(tmp_path, "http://127.0.0.1:42000", pid=os.getpid() + 1)
-    assert endpoints.read(tmp_path).manager_url == "http://127.0.0.1:41000"
 
 
 def test_an_endpoints_file_of_a_run_that_died_is_reported_not_used(tmp_path: Path) -> None:

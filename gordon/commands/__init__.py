@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 COMMANDS: Final[MappingProxyType[str, str]] = MappingProxyType(
     {
+        "alerts": "generate the Prometheus alert rules (config/alerts.yml) from the registry",
         "asyncapi": "write asyncapi.yaml from the schema registry (--check: fail when it is stale)",
         "codegen": "generate typed channels and subscribers from the registry",
+        "dashboard": "generate the Grafana dashboard (config/grafana-dashboard.json) from the registry",
         "dlq": "list or replay dead letters (gordon-dlq)",
         "docs": "serve the AsyncAPI docs browser alone (needs no NATS or Postgres)",
         "drain": "forward bus.outbox to JetStream (leader-elected; run several for failover)",

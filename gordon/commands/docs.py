@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from gordon.commands import Subparsers
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8081
-"""Beside the manager API's 8080, so both can run at once."""
+DEFAULT_PORT = 8090
+"""Clear of the services' 8081..8086, so it can run beside `make run`."""
 PAGE = "/docs/asyncapi"
 
 
@@ -48,8 +48,8 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the address, build the docs app, serve it until a signal."""
+    from services.http_server import check_port
     from services.manager.api.docs import create_docs_app
-    from services.manager.api.serve import check_port
 
     port = parse_port("--port", args.port, allow_any=False)
     check_port(args.host, port)

@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(nats_url: str, database_url: str, host: str, port: int, token: str | None) -> None:
+    from services.http_server import check_port
     from services.manager.api.attach import attach
-    from services.manager.api.serve import check_port
     from services.manager.service import build
 
     if port:

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from gordon.paths import ROOT
 
 if TYPE_CHECKING:
     from gordon.commands import Subparsers
@@ -31,23 +27,14 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render, write or check the config."""
     from gordon import nats_auth
+    from gordon.generated_file import write_or_check
     from schemas import REGISTRY
 
-    if args.output == "-":
-        if args.check:
-            print("gordon nats-auth: --check needs a file, not stdout", file=sys.stderr)
-            return 1
-        sys.stdout.write(nats_auth.render(REGISTRY))
-        return 0
-    path = Path(args.output) if args.output else ROOT / nats_auth.CONFIG_PATH
-    shown = args.output or nats_auth.CONFIG_PATH
-    if args.check:
-        diff = nats_auth.stale(REGISTRY, path, shown)
-        if diff:
-            sys.stdout.write(diff)
-            print(f"gordon nats-auth: {shown} is stale; run `gordon nats-auth`", file=sys.stderr)
-            return 1
-        return 0
-    if nats_auth.write(REGISTRY, path):
-        print(f"wrote {shown}")
-    return 0
+    return write_or_check(
+        args,
+        "nats-auth",
+        nats_auth.CONFIG_PATH,
+        lambda: nats_auth.render(REGISTRY),
+        lambda path: nats_auth.write(REGISTRY, path),
+        lambda path, shown: nats_auth.stale(REGISTRY, path, shown),
+    )

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gordon.services import NAMES
-from gordon.up import platform_services, up
+from gordon.up import http_plan, platform_services, up
 from settings.environment import Settings
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def _services(text: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     """Run `gordon up` with settings from the environment."""
     view = sys.stdout.isatty() if args.view is None else args.view
-    services = platform_services(args.services, demo=args.demo, view=view)
+    http = http_plan(args.services, Settings.from_env(use_running=False))
+    services = platform_services(args.services, demo=args.demo, view=view, http=http)
     settings = Settings.from_env(use_running=False)  # it starts the servers an endpoints file names
-    return up(settings, services, demo=args.demo, secure=not args.insecure)
+    return up(settings, services, demo=args.demo, secure=not args.insecure, http=http)

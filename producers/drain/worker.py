@@ -77,6 +77,7 @@ class Drain:
                 if await self.leadership.try_acquire():
                     self.stats.leader_terms += 1
                     self.stats.is_leader = True
+                    metrics.leading(True)
                     log.info("%s leads the outbox drain", self.name)
                     await self._lead(stop)
                     retry = self.config.retry_first_s
@@ -89,6 +90,7 @@ class Drain:
             finally:
                 if self.stats.is_leader:
                     self.stats.is_leader = False
+                    metrics.leading(False)
                     await self.leadership.release()
         await self.leadership.release()
         log.info("drain %s stopped: %s", self.name, self.stats)
@@ -304,6 +306,7 @@ class Drain:
         """Await one flight; queue its stored prefix for marking and free the rest for a resend."""
         result = await self._settle(flight)
         self.stats.batches += 1
+        metrics.DRAIN_BATCHES.inc()
         for row in flight.rows[len(result.stored) :]:
             outstanding.pop(row.id, None)
         if result.stored:

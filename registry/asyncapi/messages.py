@@ -127,7 +127,12 @@ def headers_schema(model: type[Event]) -> Json:
             },
             h.TRACE_ID: {
                 "type": "string",
-                "description": "Trace id carried from the cause of the event to its effects.",
+                "description": "W3C trace context of the span that produced the event: its trace id is "
+                "carried from the cause of the event to its effects.",
+            },
+            h.ACTOR: {
+                "type": "string",
+                "description": "Who acted, on events an operator initiated (the request's actor).",
             },
             h.CONTENT_TYPE: {"type": "string", "const": h.JSON},
         },

@@ -16,7 +16,6 @@ from typing import cast
 from uuid import UUID
 
 import asyncpg
-from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from consumers.subscribers import bot_klines
@@ -24,7 +23,8 @@ from registry.subject import Service
 from schemas.market import Kline
 from services.bot.config import BotConfig, load_running
 from services.bot.runner import DEFAULT_VALIDITY_MS, BotRunner
-from services.runtime import ServiceRuntime, service_app, wall_clock_ms
+from services.runtime import KLINE_SILENCE_S, ServiceRuntime, service_app, wall_clock_ms
+from services.service_app import ServiceApp
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class BotService:
     """The app, its broker and runtime, and a runner per subscribed bot."""
 
-    app: FastStream
+    app: ServiceApp
     broker: NatsBroker
     runtime: ServiceRuntime
     validity_ms: int = DEFAULT_VALIDITY_MS
@@ -72,7 +72,13 @@ def build(
     """The bot service; `bots=None` reads the running bots from the database at startup."""
     if validity_ms <= 0:
         raise ValueError(f"intent validity must be positive, got {validity_ms} ms")
-    app, broker, runtime = service_app(Service.BOT, nats_url=nats_url, database_url=database_url, clock=clock)
+    app, broker, runtime = service_app(
+        Service.BOT,
+        nats_url=nats_url,
+        database_url=database_url,
+        clock=clock,
+        max_silence_s=KLINE_SILENCE_S,
+    )
     service = BotService(app, broker, runtime, validity_ms)
     if bots is None:
         app.on_startup(service.load_bots)

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from producers import tracing
 from producers.channels import KLINES
 from producers.outbox import Outbox
 from schemas.common import Market, Timeframe
@@ -91,7 +92,8 @@ class Ingest:
                 (KLINES(market=self.market.value, symbol_lc=e.symbol.lower(), tf=e.tf.value), e)
                 for e in events
             ]
-            await self.outbox.publish_many_within(conn, addresses)
+            with tracing.origin(f"ingest {candle.symbol}"):  # each kline begins a trace
+                await self.outbox.publish_many_within(conn, addresses)
             await conn.execute(FRESHNESS, self.source, candle.close_time_ms, self.clock())
         return events
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from registry.subject import Service
@@ -21,7 +20,9 @@ from schemas.common import Market, Timeframe
 from services.data.feed import DEFAULT_SYMBOLS
 from services.data.ingest import HIGHER, Ingest
 from services.data.runner import Feeder, FeedOptions
+from services.readiness import Failed
 from services.runtime import ServiceRuntime, service_app, wall_clock_ms
+from services.service_app import ServiceApp
 from settings.environment import SettingsError
 
 DEFAULT_SEED = 7
@@ -37,7 +38,7 @@ BACKFILL = "GORDON_DATA_BACKFILL_MINUTES"
 class DataService:
     """The app and its parts; tests drive `feeder` and read `ingest` directly."""
 
-    app: FastStream
+    app: ServiceApp
     broker: NatsBroker
     runtime: ServiceRuntime
     ingest: Ingest
@@ -70,9 +71,29 @@ def build(
     )
     ingest = Ingest(runtime.outbox, runtime.clock, market=market, timeframes=timeframes)
     feeder = Feeder(lambda: runtime.pool, ingest, options)
+    runtime.checks[f"source:{ingest.source}"] = lambda: source_fresh(runtime, ingest.source, speed)
     app.after_startup(feeder.start)
     app.on_shutdown(feeder.stop)
     return DataService(app, broker, runtime, ingest, feeder)
+
+
+FRESH_CANDLES = 3
+"""Readiness: a source is stale once it has missed this many candles (wall time at the feed's speed)."""
+MIN_FRESH_S = 10.0
+
+FRESHNESS = "SELECT last_ingest_ms FROM market_data.source_freshness WHERE source = $1"
+
+
+async def source_fresh(runtime: ServiceRuntime, source: str, speed: float) -> str:
+    """Readiness of one source: it ingested within FRESH_CANDLES candle intervals (at least 10 s)."""
+    bound_ms = max(FRESH_CANDLES * 60_000 / speed, MIN_FRESH_S * 1000)
+    last = await runtime.pool.fetchval(FRESHNESS, source)
+    if last is None:
+        raise Failed(f"{source} has ingested nothing yet")
+    age_ms = runtime.clock() - int(last)
+    if age_ms > bound_ms:
+        raise Failed(f"{source} last ingested {age_ms / 1000:.1f} s ago (bound {bound_ms / 1000:g} s)")
+    return f"last ingested {age_ms / 1000:.1f} s ago (bound {bound_ms / 1000:g} s)"
 
 
 def options_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 from typing import cast
 
 import asyncpg
-from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from consumers.subscribers import executor_default, executor_risk
@@ -31,6 +30,7 @@ from services.executor.placing import Placing
 from services.executor.reconcile import Report, reconcile
 from services.executor.trader import Trader
 from services.runtime import ServiceRuntime, service_app, wall_clock_ms
+from services.service_app import ServiceApp
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ SLIPPAGE_BPS = "GORDON_PAPER_SLIPPAGE_BPS"
 class ExecutorService:
     """The executor's app, broker, runtime and handlers; `reconcile` and `sweep` are callable directly."""
 
-    app: FastStream
+    app: ServiceApp
     broker: NatsBroker
     runtime: ServiceRuntime
     trader: Trader

@@ -3,7 +3,8 @@ and order updates (manager-orders), and feeds all three to the live /ws feed (`l
 
 It keeps the last `keep` breaker events in memory, newest last, and logs each one; the control-plane API
 exposes them. It reads nothing of trading.risk_events: the bus is its source.
-`faststream run services.manager:app` with GORDON_NATS_URL and GORDON_DATABASE_URL set.
+`faststream run services.manager:app` with GORDON_NATS_URL and GORDON_DATABASE_URL set serves the API
+(with `/healthz` and `/metrics`) on GORDON_MANAGER_HOST:GORDON_MANAGER_PORT (127.0.0.1:8083).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from consumers.subscribers import manager_fills, manager_orders, manager_risk
@@ -24,9 +24,11 @@ from registry.subject import Service
 from schemas.risk import BreakerEvent
 from schemas.trading import Fill, OrderEvent
 from services.runtime import ServiceRuntime, service_app, wall_clock_ms
+from services.service_app import ServiceApp
 
 if TYPE_CHECKING:
     from services.manager.api.live import LiveHub
+    from services.manager.api.serve import ApiServer
 
 log = logging.getLogger("gordon.manager")
 
@@ -65,11 +67,13 @@ class RecentBreakerEvents:
 class ManagerService:
     """The manager's app, what it has seen of the risk latch, and the live feed it feeds."""
 
-    app: FastStream
+    app: ServiceApp
     broker: NatsBroker
     runtime: ServiceRuntime
     recent: RecentBreakerEvents
     live: LiveHub
+    api: ApiServer | None = None
+    """The HTTP API served while the app runs (None: built without it)."""
 
     async def on_breaker_event(self, event: BreakerEvent) -> None:
         """Keep and log one latch change; pass it to the live feed."""
@@ -119,10 +123,14 @@ def build(
     database_url: str | None = None,
     clock: Callable[[], int] = wall_clock_ms,
     keep: int = DEFAULT_KEEP,
+    api: bool = True,
+    demo: bool = False,
+    announce: Callable[[str], None] = log.info,
 ) -> ManagerService:
-    """The manager service; URLs default to the environment."""
+    """The manager service; URLs default to the environment. With `api` its HTTP API is attached from
+    the environment's settings (services.manager.api.attach); `demo` generates an operator token."""
     app, broker, runtime = service_app(
-        Service.MANAGER, nats_url=nats_url, database_url=database_url, clock=clock
+        Service.MANAGER, nats_url=nats_url, database_url=database_url, clock=clock, serve_http=False
     )
     # Imported here: services.manager.api imports this module (RecentBreakerEvents) at its import.
     from services.manager.api.live import LiveHub
@@ -133,4 +141,8 @@ def build(
     manager_fills(broker)(service.on_fill)
     manager_orders(broker)(service.on_order)
     app.on_shutdown(service.stop_live)
+    if api:
+        from services.manager.api.attach import attach_from_settings
+
+        service.api = attach_from_settings(service, demo=demo, announce=announce)
     return service

@@ -119,8 +119,9 @@ async def resume(
         if expected_version is not None and latch.state.version != expected_version:
             raise LatchMoved(latch_id, expected_version, latch.state.version)
         latch.resume(actor, reason, ts_ms=ts_ms)
-        (event,) = await store.save(conn, latch)
-        await outbox.publish_within(conn, RISK_COMMANDS(), command(CommandKind.RESUME, reason, ts_ms))
+        (event,) = await store.save(conn, latch, actor=actor)
+        resumed = command(CommandKind.RESUME, reason, ts_ms)
+        await outbox.publish_within(conn, RISK_COMMANDS(), resumed, actor=actor)
         await conn.execute(AUDIT, LatchAction.RESUME.value, actor, reason, ts_ms)
         return event
 
@@ -165,8 +166,8 @@ async def _manual_halt(
         event = None
         if Breaker.MANUAL not in view.tripped:
             latch.trip(Breaker.MANUAL, None, None, message, ts_ms=ts_ms)
-            (event,) = await store.save(conn, latch)
+            (event,) = await store.save(conn, latch, actor=actor)
         for kind in kinds:
-            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms))
+            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms), actor=actor)
         await conn.execute(AUDIT, action.value, actor, reason, ts_ms)
         return event

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from faststream import FastStream
 from faststream.nats import NatsBroker
 
 from consumers.subscribers import risk_fills, risk_klines, risk_requests
@@ -30,7 +29,8 @@ from services.risk.breakers import EVALUATED, Breach, PeakWindow, check_drawdown
 from services.risk.config import RiskConfig, initial_capital, load_config
 from services.risk.equity import EquityBook, fills_after, stored_fills
 from services.risk.requests import Outcome, carry_out
-from services.runtime import ServiceRuntime, service_app, wall_clock_ms
+from services.runtime import KLINE_SILENCE_S, ServiceRuntime, service_app, wall_clock_ms
+from services.service_app import ServiceApp
 
 log = logging.getLogger("gordon.risk")
 
@@ -45,7 +45,7 @@ class RiskService:
     so the drawdown window and the staleness window run on one clock.
     """
 
-    app: FastStream
+    app: ServiceApp
     broker: NatsBroker
     runtime: ServiceRuntime
     book: EquityBook
@@ -199,7 +199,11 @@ def build(
 ) -> RiskService:
     """The risk service; URLs default to the environment, capital to GORDON_RISK_INITIAL_CAPITAL."""
     app, broker, runtime = service_app(
-        Service.RISK, nats_url=nats_url, database_url=database_url, clock=clock
+        Service.RISK,
+        nats_url=nats_url,
+        database_url=database_url,
+        clock=clock,
+        max_silence_s=KLINE_SILENCE_S,
     )
     book = EquityBook(capital if capital is not None else initial_capital())
     service = RiskService(app, broker, runtime, book, check_interval_s)

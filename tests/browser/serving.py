@@ -11,7 +11,7 @@ from typing import Any
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
-from services.manager.api.serve import free_port
+from services.http_server import free_port
 
 LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT = 20.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,9 +37,22 @@ def demo(tmp_path: Path) -> Iterator[str]:
             assert time.monotonic() < deadline, f"no manager URL recorded: {up.stderr()}"
             time.sleep(0.1)
         assert run.pid == up.process.pid
+        while not _answers(run.manager_url):  # the URL is fixed before the manager starts listening
+            assert time.monotonic() < deadline, (
+                f"the manager never answered at {run.manager_url}: {up.stderr()}"
+            )
+            time.sleep(0.2)
         yield run.manager_url
     finally:
         up.end()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 async def dataset(page: Page, selector: str, name: str) -> int:

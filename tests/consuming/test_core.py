@@ -8,11 +8,11 @@ import dataclasses
 
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
-from prometheus_client import REGISTRY as PROMETHEUS
 
 from consumers.consumer import Consumer
 from consumers.core import ConsumeCore
 from consumers.dlq_tools import StoredLetter, read_letters
+from consumers.metrics import registry_of
 from consumers.subscription import subscriber
 from producers.metrics import template_of
 from registry.registry import Registry
@@ -47,8 +47,10 @@ COUNTERS = (
 
 
 def counters(durable: str) -> list[float]:
+    """The durable's counters, read from its service's own registry (what that service's /metrics serves)."""
     labels = {"subject": template_of(AT), "consumer": durable}
-    return [PROMETHEUS.get_sample_value(name, labels) or 0.0 for name in COUNTERS]
+    registry = registry_of(durable.split("-")[0])
+    return [registry.get_sample_value(name, labels) or 0.0 for name in COUNTERS]
 
 
 async def publish_poison(js: JetStreamContext) -> tuple[int, int]:

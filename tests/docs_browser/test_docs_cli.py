@@ -12,7 +12,7 @@ import pytest
 
 from gordon.cli import main
 from gordon.paths import ROOT
-from services.manager.api.serve import free_port
+from services.http_server import free_port
 
 from .client import Reply, fetch
 

@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from pydantic import Field
 
 from bench.samples import samples
+from consumers import metrics
 from consumers.core import Attempt, ConsumeCore
 from registry import headers as h
 from registry.codec import MAX_PAYLOAD_BYTES, Codec, DecodeError, EncodeError
@@ -210,7 +211,9 @@ def receive(case: Case, raw: bytes) -> tuple[Attempt[Any] | None, FakeJs, FakeMs
     """What both consumer surfaces (the shared `ConsumeCore`) do with one message carrying `raw`
     (its first delivery)."""
     js = FakeJs()
-    core = ConsumeCore("manager-fuzz", case.codec, 5, (1.0,), lambda: cast(JetStreamContext, js))
+    core = ConsumeCore(
+        "manager-fuzz", case.codec, 5, (1.0,), lambda: cast(JetStreamContext, js), metrics.of("manager")
+    )
     meta = SimpleNamespace(num_delivered=1, stream="gordon-bus", sequence=SimpleNamespace(stream=7))
     msg = FakeMsg("test.subject", raw, {h.MSG_ID: "m-1"}, meta)
     attempt = asyncio.run(core.receive(cast(Any, msg)))

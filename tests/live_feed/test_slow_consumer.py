@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from consumers.metrics import registry_of
 from services.manager.api.live.client import SLOW_CONSUMER
 from tests.live_feed.feed import Bus, breaker, connect, eventually, running_manager, served
 
@@ -76,4 +76,6 @@ async def read_into(ws: ClientConnection, got: list[dict[str, Any]]) -> None:
 
 
 def slow_drops() -> float:
-    return REGISTRY.get_sample_value("gordon_live_drops_total", {"reason": SLOW_CONSUMER}) or 0.0
+    return (
+        registry_of("manager").get_sample_value("gordon_live_drops_total", {"reason": SLOW_CONSUMER}) or 0.0
+    )

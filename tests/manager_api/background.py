@@ -18,9 +18,10 @@ from gordon.platform import prepare_projections
 from producers.drain.config import DrainConfig
 from producers.drain.runner import run_drain
 from schemas import REGISTRY
+from services.http_server import free_port
 from services.manager.api import ApiDeps, create_app
 from services.manager.api.health_policy import HealthPolicy
-from services.manager.api.serve import ApiServer, free_port
+from services.manager.api.serve import ApiServer
 from tests.conftest import small_spec
 from tests.manager_api.conftest import TOKEN
 from tests.manager_api.helpers import eventually, fetch

@@ -12,8 +12,9 @@ import pytest
 import requests
 
 from gordon.platform import prepare_projections
+from services.http_server import free_port
 from services.manager.api import ApiDeps, create_app
-from services.manager.api.serve import ApiServer, free_port
+from services.manager.api.serve import ApiServer
 
 TOKEN = "test-token-0123456789"
 

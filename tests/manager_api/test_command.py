@@ -17,7 +17,7 @@ import requests
 
 from gordon.cli import main
 from gordon.platform import prepare_projections
-from services.manager.api.serve import free_port
+from services.http_server import free_port
 
 GORDON = Path(sys.executable).parent / "gordon"
 

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from services.manager.api.serve import ServeError, free_port
+from services.http_server import ServeError, free_port
 
 
 @pytest.mark.parametrize(("host", "family"), [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)])

@@ -10,8 +10,9 @@ import requests
 
 from gordon.platform import prepare_projections
 from producers.drain.runner import run_drain
+from services.http_server import free_port
 from services.manager.api import ApiDeps, create_app
-from services.manager.api.serve import ApiServer, free_port
+from services.manager.api.serve import ApiServer
 from services.manager.service import build as build_manager
 from settings import nats_login
 from tests.bus_security.conftest import admin, auth_server  # noqa: F401 - fixtures of the auth server

@@ -9,7 +9,23 @@ from settings.environment import Settings, SettingsError
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
-    assert (settings.manager_token, settings.manager_host, settings.manager_port) == (None, "127.0.0.1", 8080)
+    assert (settings.manager_token, settings.manager_host, settings.manager_port) == (None, "127.0.0.1", 8083)
+    assert settings.service_ports == {
+        "data": 8081,
+        "risk": 8082,
+        "manager": 8083,
+        "bot": 8084,
+        "executor": 8085,
+    }
+    assert settings.workers_port == 8086
+
+
+def test_each_service_port_is_settable_and_checked() -> None:
+    settings = Settings.from_env({"GORDON_RISK_PORT": "9182", "GORDON_HTTP_HOST": "0.0.0.0"})
+    assert (settings.http_port("risk"), settings.http_address("risk")) == (9182, "0.0.0.0")
+    assert settings.http_address("manager") == "127.0.0.1"
+    with pytest.raises(SettingsError, match=r"GORDON_BOT_PORT: expected a port 0\.\.65535, got 'x'"):
+        Settings.from_env({"GORDON_BOT_PORT": "x"})
 
 
 def test_values_are_read() -> None:

@@ -13,8 +13,10 @@ import pytest
 
 from producers.drain.config import DrainConfig
 from producers.drain.runner import run_drain
+from producers.tracing import trace_id_of
 from projections.latch import LatchProjection
 from projections.runner import Runner
+from registry import headers as h
 from registry.ids import uuid7
 from schemas import REGISTRY
 from schemas.risk import (
@@ -151,7 +153,7 @@ async def commands(database: str) -> list[CommandKind]:
 
 @pytest.mark.timeout(90)
 async def test_flatten_then_resume_are_carried_out_by_the_risk_service(
-    api: Api, risk_side: RiskService, database: str
+    api: Api, risk_side: RiskService, database: str, nats_url: str
 ) -> None:
     r = await api.post("/risk/flatten", json={"reason": "manual stop", "actor": "erin"}, headers=AUTH)
     assert r.status_code == 202, r.text
@@ -190,6 +192,35 @@ async def test_flatten_then_resume_are_carried_out_by_the_risk_service(
     assert await risk_side.on_request(again) is Outcome.DUPLICATE
     assert len(await fetch(database, "SELECT 1 FROM trading.risk_events")) == 2
     assert again.latch_version == 1  # the version the API saw halted
+    await _who_acted_and_one_trace_per_request_on_the_bus(nats_url)
+
+
+async def _who_acted_and_one_trace_per_request_on_the_bus(nats_url: str) -> None:
+    """The requests and the risk commands they caused carry Gordon-Actor, and each command the trace of
+    the request it carries out (the manager starts one per request)."""
+    client = await nats_py.connect(nats_url)
+    try:
+        js = client.jetstream()
+        last = (await js.stream_info(REGISTRY.bus.name)).state.last_seq
+        seen = [await js.get_msg(REGISTRY.bus.name, seq) for seq in range(1, last + 1)]
+    finally:
+        await client.close()
+    operator = [(m.subject, m.headers or {}) for m in seen if (m.subject or "").startswith("risk.")]
+    actors = [(subject, headers.get(h.ACTOR)) for subject, headers in operator]
+    assert actors == [
+        ("risk.requests.flatten", "erin"),
+        ("risk.events.manual", "erin"),
+        ("risk.commands", "erin"),
+        ("risk.commands", "erin"),
+        ("risk.requests.resume", "erin"),
+        ("risk.events.manual", "erin"),
+        ("risk.commands", "erin"),
+    ]
+    traces = [trace_id_of(headers.get(h.TRACE_ID)) for _, headers in operator]
+    assert len(set(traces[:4])) == 1
+    assert len(set(traces[4:])) == 1
+    assert traces[0] != traces[4]
+    assert None not in traces
 
 
 @pytest.mark.timeout(90)

@@ -1,5 +1,6 @@
 """`faststream run services.executor:app` with the environment set: it reconciles, binds the
-registry's durables on gordon-bus, and stops cleanly on SIGINT."""
+registry's durables on gordon-bus, serves `/healthz` and `/metrics` on its port, and stops cleanly on
+SIGINT."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 
+from services.http_server import free_port
 from settings.environment import DATABASE_URL, NATS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +52,8 @@ async def test_faststream_run_binds_the_durables_and_stops_on_sigint(
     database: str, nats_url: str, nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
 ) -> None:
     await fresh_bus()
-    env = os.environ | {NATS_URL: nats_url, DATABASE_URL: database}
+    port = free_port()
+    env = os.environ | {NATS_URL: nats_url, DATABASE_URL: database, "GORDON_EXECUTOR_PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
         str(FASTSTREAM),
         "run",
@@ -68,6 +72,13 @@ async def test_faststream_run_binds_the_durables_and_stops_on_sigint(
         finally:
             await owner.close()
         assert [r["status"] for r in runs] == ["clean"], "it reconciled before consuming"
+        async with httpx.AsyncClient(timeout=10) as http:
+            health = await http.get(f"http://127.0.0.1:{port}/healthz")
+            metrics = await http.get(f"http://127.0.0.1:{port}/metrics")
+        assert health.status_code == 200, health.text
+        assert health.json()["checks"]["postgres"]["detail"] == "connected as gordon_executor"
+        assert {"durable:executor-default", "durable:executor-risk"} <= set(health.json()["checks"])
+        assert "gordon_service_ready 1.0" in metrics.text
         process.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(process.wait(), 30)
     finally:

@@ -22,6 +22,7 @@ from services.manager.api.health_policy import HealthPolicy
 from services.manager.api.live import LiveHub
 from services.manager.service import RecentBreakerEvents
 from services.runtime import wall_clock_ms
+from services.service_app import ServiceApp
 from settings import nats_login, roles
 from settings.dsn import with_user
 from settings.environment import nats_servers
@@ -41,6 +42,10 @@ class ApiDeps:
     pool_size: int = 4
     live: LiveHub | None = None
     """The manager service's live feed behind /ws (None: /ws answers that it does not run here)."""
+    service: ServiceApp | None = None
+    """The manager service's app, whose readiness checks (its durables bound) /healthz adds."""
+    peers: dict[str, str] = field(default_factory=dict)
+    """The other services' base URLs by name: /healthz and /metrics report each one's readiness."""
 
 
 @dataclass

@@ -8,15 +8,20 @@ Checks (each bounded by the policy's timeout, run concurrently):
 - `drainLeader`: a session holds the drain's leader advisory lock in this database (the lock dies with
   its connection, so a holder is a live drain);
 - `projection:<name>`: a live generation, not halted, and at most `max_projection_lag` events of its
-  subject in gordon-history after its processed sequence.
+  subject in gordon-history after its processed sequence;
+- the manager service's own readiness: each of its durables bound to it (`durable:<name>`);
+and, reported beside the checks without deciding the status, `services`: whether each other service's
+`/healthz` answers 200 (the failed checks it names, if not).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Literal
 
+import httpx
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from nats.js.errors import NotFoundError
@@ -27,6 +32,8 @@ from projections.status import pending_after
 from schemas import REGISTRY
 from services.manager.api.backend import Backend, backend
 from services.manager.api.models import CamelModel
+from services.readiness import Check as ReadinessCheck
+from services.readiness import Failed, Verdict, evaluate, gauges_of
 
 router = APIRouter(tags=["operations"])
 
@@ -51,10 +58,8 @@ class Health(CamelModel):
     status: Literal["ok", "failing"]
     checks: dict[str, CheckResult]
     failed: list[str]
-
-
-class Failed(Exception):
-    """A check did not pass; str() says why."""
+    services: dict[str, CheckResult] = {}
+    """Each other service's readiness as its /healthz answers it (reported; not part of `status`)."""
 
 
 Check = Callable[[Backend], Awaitable[str]]
@@ -134,27 +139,50 @@ def checks(api: Backend) -> dict[str, Check]:
     return found
 
 
-async def _run(api: Backend, check: Check) -> CheckResult:
-    try:
-        async with asyncio.timeout(api.deps.health.timeout_s):
-            return CheckResult(ok=True, detail=await check(api))
-    except Failed as failed:
-        return CheckResult(ok=False, detail=str(failed))
-    except TimeoutError:
-        detail = f"no answer within {api.deps.health.timeout_s:g} s"
-        if api.nc.last_error is not None:  # a permissions violation shows only here, as a missing reply
-            detail += f" (NATS last reported: {api.nc.last_error})"
-        return CheckResult(ok=False, detail=detail)
-    except Exception as exc:  # a check's failure is its result, never a 500
-        return CheckResult(ok=False, detail=f"{type(exc).__name__}: {exc}".strip())
+def _peer(url: str) -> Check:
+    async def check(api: Backend) -> str:
+        async with httpx.AsyncClient(timeout=api.deps.health.timeout_s) as client:
+            try:
+                answer = await client.get(f"{url}/healthz")
+            except httpx.HTTPError as exc:
+                raise Failed(f"{url}/healthz: {type(exc).__name__}: {exc}".strip()) from None
+        if answer.status_code == 200:
+            return f"ready ({url})"
+        try:
+            failed = ", ".join(answer.json().get("failed", [])) or "no check named"
+        except ValueError:
+            failed = answer.text[:200]
+        raise Failed(f"{url}/healthz answered {answer.status_code}: {failed}")
+
+    return check
+
+
+def _explain(api: Backend) -> Callable[[], str]:
+    """A permissions violation shows only in the connection's last error, as a missing reply."""
+    return lambda: f" (NATS last reported: {api.nc.last_error})" if api.nc.last_error is not None else ""
 
 
 async def health(api: Backend) -> Health:
-    named = checks(api)
-    results = await asyncio.gather(*(_run(api, c) for c in named.values()))
-    by_name = dict(zip(named, results, strict=True))
-    failed = [name for name, r in by_name.items() if not r.ok]
-    return Health(status="failing" if failed else "ok", checks=by_name, failed=failed)
+    """Every check's result; the verdict is also recorded in the manager's readiness gauges."""
+    named: dict[str, ReadinessCheck] = {n: partial(c, api) for n, c in checks(api).items()}
+    if api.deps.service is not None:
+        own = api.deps.service.checks()
+        named |= {n: c for n, c in own.items() if n.startswith("durable:") or n == "lastEvent"}
+    peers = {name: partial(_peer(url), api) for name, url in api.deps.peers.items()}
+    verdict, others = await asyncio.gather(
+        evaluate(named, api.deps.health.timeout_s, _explain(api)), evaluate(peers, api.deps.health.timeout_s)
+    )
+    gauges_of("manager").record(verdict)
+    return Health(
+        status="ok" if verdict.ready else "failing",
+        checks=_results(verdict),
+        failed=verdict.failed,
+        services=_results(others),
+    )
+
+
+def _results(verdict: Verdict) -> dict[str, CheckResult]:
+    return {n: CheckResult(ok=r.ok, detail=r.detail) for n, r in verdict.results.items()}
 
 
 @router.get(
@@ -165,7 +193,7 @@ async def health(api: Backend) -> Health:
     responses={503: {"model": Health, "description": "at least one check failed; `failed` names them"}},
 )
 async def healthz(api: Annotated[Backend, Depends(backend)]) -> JSONResponse:
-    """Postgres, NATS, streams, durables, the drain leader and projection lag."""
+    """Postgres, NATS, streams, durables, the drain leader, projection lag and the other services."""
     found = await health(api)
     return JSONResponse(
         found.model_dump(mode="json", by_alias=True), status_code=503 if found.failed else 200

@@ -18,6 +18,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import ConfigDict, Field
 
+from producers import tracing
 from producers.channels import RISK_REQUESTS
 from registry.ids import uuid7
 from schemas.risk import OperatorAction, OperatorRequest
@@ -134,8 +135,10 @@ async def _request(
         latch_version=latch_version,
     )
     audited = f"requested through the manager API (request {request.request_id}): {request.reason}"
-    async with api.pool.acquire() as proxy, proxy.transaction():
-        conn = cast(asyncpg.Connection, proxy)  # the pool hands out proxies of a Connection
-        await conn.execute(AUDIT, action.value, request.actor, audited, now)
-        await api.outbox.publish_within(conn, RISK_REQUESTS(action=action.value), request)
+    with tracing.origin(f"operator {action.value}"):
+        async with api.pool.acquire() as proxy, proxy.transaction():
+            conn = cast(asyncpg.Connection, proxy)  # the pool hands out proxies of a Connection
+            await conn.execute(AUDIT, action.value, request.actor, audited, now)
+            address = RISK_REQUESTS(action=action.value)
+            await api.outbox.publish_within(conn, address, request, actor=request.actor)
     return Accepted(request_id=request.request_id, action=action)
