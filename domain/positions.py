@@ -56,6 +56,11 @@ def flat_position(bot_id: UUID, symbol: str, market: Market) -> PositionState:
     return PositionState(bot_id, symbol, market, ZERO, ZERO, ZERO, ZERO, 0, 0)
 
 
+def unrealized_pnl(position: PositionState, mark: Decimal) -> Decimal:
+    """What closing the position at `mark` would realize (quote asset, gross, not quantized)."""
+    return position.qty * (mark - position.avg_entry_price) if position.qty else ZERO
+
+
 def position_delta(fill: Fill, price: Decimal) -> tuple[Decimal, Decimal]:
     """(signed quantity the position moves by, fee in quote currency) for one fill."""
     name = f"fill {fill.fill_id}"

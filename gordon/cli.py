@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from gordon import helptext
 from gordon.commands import COMMANDS, module_name
 from gordon.loading import load
 from settings.errors import GordonError
@@ -42,6 +43,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for name, help_text in COMMANDS.items():
         if name == command:
             load(module_name(name)).register(subparsers)
+            helptext.apply(name, subparsers.choices[name])
         else:
             subparsers.add_parser(name, help=help_text, add_help=False)
     return parser

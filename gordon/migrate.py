@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 import migrations
+from settings.environment import DATABASE_URL, unreachable
 from settings.errors import GordonError
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
@@ -114,7 +115,7 @@ def _connected(url: URL, shown: str) -> Iterator[sa.Connection]:
         try:
             connection = engine.connect()
         except Exception as error:
-            raise MigrationError(f"cannot connect to {shown}: {_cause(error)}") from None
+            raise MigrationError(unreachable(DATABASE_URL, shown, _origin(error))) from None
         with connection:
             yield connection
     finally:
@@ -144,9 +145,14 @@ def _failing_revision(
     return remaining[0] if remaining else None
 
 
+def _origin(error: BaseException) -> BaseException:
+    """The driver's error SQLAlchemy wrapped (its message has no SQL and no traceback)."""
+    return error.orig if isinstance(error, sa.exc.DBAPIError) and error.orig else error
+
+
 def _cause(error: BaseException) -> str:
     """One line naming the error class and its first message line (no SQL, no traceback)."""
-    origin = error.orig if isinstance(error, sa.exc.DBAPIError) and error.orig else error
+    origin = _origin(error)
     return f"{type(origin).__name__}: {_one_line(origin)}"
 
 

@@ -118,6 +118,7 @@ def _recorded(settings: Settings, endpoints: Endpoints, http: Mapping[str, str] 
     """The endpoints file for other shells while the servers run; removed when they stop."""
     port = settings.manager_port
     manager = f"http://{settings.manager_host}:{port}" if port else None
+    manager = (http or {}).get("manager", manager)  # a port 0 was given a free one before anything started
     run = RunEndpoints(
         endpoints.nats_url,
         endpoints.database_url,

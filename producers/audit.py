@@ -10,6 +10,7 @@ republishing them would put old events after new ones. An empty stream holding n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -64,8 +65,15 @@ class AuditReport:
         )
 
 
-async def stream_msg_ids(js: JetStreamContext, stream: str, since_ms: int, idle_s: float = 2.0) -> set[str]:
-    """Msg-Ids of the messages `stream` holds from `since_ms` (stream time) to its last message now."""
+async def stream_msg_ids(
+    js: JetStreamContext,
+    stream: str,
+    since_ms: int,
+    idle_s: float = 2.0,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> set[str]:
+    """Msg-Ids of the messages `stream` holds from `since_ms` (stream time) to its last message now
+    (`progress(read, to read)` after each)."""
     info = await js.stream_info(stream)
     last = info.state.last_seq
     if info.state.messages == 0:
@@ -80,6 +88,7 @@ async def stream_msg_ids(js: JetStreamContext, stream: str, since_ms: int, idle_
         config=ConsumerConfig(opt_start_time=start),
     )
     ids: set[str] = set()
+    read = 0
     try:
         while True:
             try:
@@ -89,6 +98,9 @@ async def stream_msg_ids(js: JetStreamContext, stream: str, since_ms: int, idle_
             if msg.headers and h.MSG_ID in msg.headers:
                 ids.add(msg.headers[h.MSG_ID])
             meta = msg.metadata
+            read += 1
+            if progress is not None:
+                progress(read, read + meta.num_pending)
             if meta.sequence.stream >= last or meta.num_pending == 0:
                 break
     finally:
@@ -97,9 +109,16 @@ async def stream_msg_ids(js: JetStreamContext, stream: str, since_ms: int, idle_
 
 
 async def audit(
-    conn: asyncpg.Connection, js: JetStreamContext, stream: str, since_ms: int = 0, *, republish: bool = True
+    conn: asyncpg.Connection,
+    js: JetStreamContext,
+    stream: str,
+    since_ms: int = 0,
+    *,
+    republish: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> AuditReport:
-    """Compare rows published at or after `since_ms` with `stream`; republish the missing ones."""
+    """Compare rows published at or after `since_ms` with `stream`; republish the missing ones.
+    `progress` follows the read of the stream's Msg-Ids (the long part)."""
     report = AuditReport()
     marked = await conn.fetch(MARKED, since_ms)
     report.checked = len(marked)
@@ -108,7 +127,7 @@ async def audit(
     info = await js.stream_info(stream)
     first_ms = await _first_ms(js, stream, info.state.first_seq) if info.state.messages else None
     oldest_created = int(await conn.fetchval(OLDEST_CREATED, since_ms))
-    held = await stream_msg_ids(js, stream, oldest_created - CLOCK_SLACK_MS)
+    held = await stream_msg_ids(js, stream, oldest_created - CLOCK_SLACK_MS, progress=progress)
     lost: list[int] = []
     for row_id, event_id, published_at_ms in marked:
         if event_id in held:

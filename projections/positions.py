@@ -17,7 +17,19 @@ Key = tuple[UUID, str]
 TABLE = Table(PositionState, "positions", ["bot_id", "symbol"])
 
 
-class PositionsProjection(Projection[Key, PositionState]):
+class ByPosition:
+    """A read model of fills whose aggregate is the position: (bot, symbol), versioned by the fill."""
+
+    def key(self, event: Event) -> Key:
+        assert isinstance(event, Fill)
+        return (event.bot_id, event.symbol)
+
+    def version(self, event: Event) -> int:
+        assert isinstance(event, Fill)
+        return event.version
+
+
+class PositionsProjection(ByPosition, Projection[Key, PositionState]):
     name = "positions"
     subject = FILLS
     view = "positions"
@@ -37,14 +49,6 @@ class PositionsProjection(Projection[Key, PositionState]):
                 PRIMARY KEY (bot_id, symbol)
             )"""
         ]
-
-    def key(self, event: Event) -> Key:
-        assert isinstance(event, Fill)
-        return (event.bot_id, event.symbol)
-
-    def version(self, event: Event) -> int:
-        assert isinstance(event, Fill)
-        return event.version
 
     def state_version(self, state: PositionState) -> int:
         return state.version

@@ -90,6 +90,11 @@ async def history_of(js: JetStreamContext, registry: Registry, projection: Proje
     return History(name, state.first_seq, state.last_seq)
 
 
+Report = Callable[[int, int | None], None]
+"""`report(done, total)`: the history sequence a rebuild has folded up to, of the one it goes to."""
+REPORT_EVERY_S = 0.2
+
+
 async def build(
     projector_dsn: str,
     js: JetStreamContext,
@@ -98,15 +103,29 @@ async def build(
     generation: int,
     until_seq: int,
     config: RunnerConfig | None = None,
+    progress: Report | None = None,
 ) -> None:
-    """Fold generation `generation` (fixed, not live) up to `until_seq`, as the runner role."""
+    """Fold generation `generation` (fixed, not live) up to `until_seq`, as the runner role, telling
+    `progress` how far it is every fraction of a second."""
     runner = Runner(projection, projector_dsn, js, registry, config, generation=generation)
+    watching = asyncio.create_task(_watch(runner, until_seq, progress)) if progress else None
     try:
         await runner.run(asyncio.Event(), until_seq=until_seq)
     except ProjectionHalted as halted:
         raise RebuildRefused(
             f"rebuild of {projection.name} halted at seq {halted.seq}: {halted.reason}"
         ) from None
+    finally:
+        if watching is not None:
+            watching.cancel()
+    if progress is not None:
+        progress(until_seq, until_seq)
+
+
+async def _watch(runner: Runner[Any, Any], until_seq: int, progress: Report) -> None:
+    while True:
+        progress(min(runner.stats.processed_seq, until_seq), until_seq)
+        await asyncio.sleep(REPORT_EVERY_S)
 
 
 async def next_generation(conn: asyncpg.Connection, projection: Projection[Any, Any]) -> int:
@@ -180,8 +199,10 @@ async def rebuild(
     registry: Registry = REGISTRY,
     config: RunnerConfig | None = None,
     max_rounds: int = MAX_ROUNDS,
+    progress: Report | None = None,
 ) -> Rebuilt:
-    """Rebuild `projection` into a new generation and swap it in (see the module docstring)."""
+    """Rebuild `projection` into a new generation and swap it in (see the module docstring);
+    `progress` follows the fold through the history stream."""
     started = time.monotonic()
     history = await history_of(js, registry, projection)
     owner = await asyncpg.connect(owner_dsn)
@@ -191,12 +212,12 @@ async def rebuild(
         await generations.create(owner, projection, new)
         try:
             if live is None or not await generations.exists(owner, generations.schema_of(projection, live)):
-                await build(projector_dsn, js, registry, projection, new, history.last_seq, config)
+                await build(projector_dsn, js, registry, projection, new, history.last_seq, config, progress)
                 seq, rows = await _restore(owner, projection, live, new)
                 return Rebuilt(projection.name, live, new, seq, rows, 1, False, time.monotonic() - started)
 
             async def catch_up(seq: int) -> None:
-                await build(projector_dsn, js, registry, projection, new, seq, config)
+                await build(projector_dsn, js, registry, projection, new, seq, config, progress)
 
             async def swap(seq: int) -> tuple[int, int]:
                 return seq, await _compare_and_swap(owner, projection, live, new, seq)

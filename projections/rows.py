@@ -43,6 +43,11 @@ class Table(Generic[T]):
             f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}"
         )
 
+    def insert(self, schema: str) -> str:
+        """A plain insert of one row (for append-only tables, where a conflict is a bug to see)."""
+        values = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
+        return f"INSERT INTO {schema}.{self.name} ({', '.join(self.columns)}) VALUES ({values})"
+
     def select(self, schema: str) -> str:
         """Rows whose key is in `$1` (a single-column key) or whose key tuple is in `$1`/`$2`..."""
         cols = ", ".join(self.columns)

@@ -18,6 +18,7 @@ from projections.base import Projection
 from projections.rebuild import (
     MAX_ROUNDS,
     RebuildRefused,
+    Report,
     build,
     history_of,
     next_generation,
@@ -63,8 +64,10 @@ async def verify(
     registry: Registry = REGISTRY,
     config: RunnerConfig | None = None,
     max_rounds: int = MAX_ROUNDS,
+    progress: Report | None = None,
 ) -> Verification:
-    """Rebuild into a scratch generation, compare it with the live one at one sequence, drop it."""
+    """Rebuild into a scratch generation, compare it with the live one at one sequence, drop it;
+    `progress` follows the scratch fold through the history stream."""
     await history_of(js, registry, projection)
     owner = await asyncpg.connect(owner_dsn)
     try:
@@ -79,7 +82,7 @@ async def verify(
         try:
 
             async def catch_up(seq: int) -> None:
-                await build(projector_dsn, js, registry, projection, scratch, seq, config)
+                await build(projector_dsn, js, registry, projection, scratch, seq, config, progress)
 
             async def read_both(seq: int) -> tuple[int, pl.DataFrame, pl.DataFrame]:
                 return (

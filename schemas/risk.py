@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from registry.event import Event
-from registry.subject import ConsumerSpec, Service, Subject, Tier
+from registry.subject import ConsumerSpec, MigrationWindow, Service, Subject, Tier, Upcaster
 from registry.tokens import enum_param
 from schemas.common import TimestampMs, Version
 
@@ -38,6 +39,11 @@ class CommandKind(StrEnum):
 class OperatorAction(StrEnum):
     RESUME = "resume"
     FLATTEN = "flatten"
+    PAUSE = "pause"
+
+
+OperatorActionV1 = StrEnum("OperatorAction", {"RESUME": "resume", "FLATTEN": "flatten"})  # type: ignore[misc]
+"""The actions of OperatorRequest v1 (no pause), under the name its locked schema has."""
 
 
 class BreakerEvent(Event, version=1):
@@ -84,9 +90,38 @@ class RiskCommand(Event, version=1):
     )
 
 
-class OperatorRequest(Event, version=1):
+class OperatorRequestV1(Event, version=1, name="OperatorRequest"):
     """An operator's request to the risk service, accepted (and audited) by the manager API: resume the
     halt latch, or flatten every position (which halts the latch as a manual trip)."""
+
+    model_config = ConfigDict(title="OperatorRequest")  # its locked schema's title
+
+    request_id: UUID
+    action: OperatorActionV1
+    actor: str
+    reason: str
+    ts_ms: TimestampMs
+    latch_version: int | None = Field(
+        default=None,
+        description="For a resume: the latch version the operator saw halted; refused once it has moved.",
+    )
+
+    EXAMPLES = (
+        {
+            "request_id": "01935f0e-9000-7000-8000-000000000005",
+            "action": "resume",
+            "actor": "ops",
+            "reason": "drawdown reviewed",
+            "ts_ms": 1732000000000,
+            "latch_version": 2,
+        },
+    )
+
+
+class OperatorRequest(Event, version=2):
+    """An operator's request to the risk service, accepted (and audited) by the manager API: resume the
+    halt latch; pause every bot (which halts the latch as a manual trip and keeps the positions); or
+    flatten every position (a manual trip that pauses, then closes every position). Version 2 adds pause."""
 
     request_id: UUID
     action: OperatorAction
@@ -107,7 +142,21 @@ class OperatorRequest(Event, version=1):
             "ts_ms": 1732000000000,
             "latch_version": 2,
         },
+        {
+            "request_id": "01935f0e-9000-7000-8000-000000000006",
+            "action": "pause",
+            "actor": "ops",
+            "reason": "exchange maintenance in ten minutes",
+            "ts_ms": 1732000000000,
+        },
     )
+
+
+def _request_v2(old: Event) -> OperatorRequest:
+    """v1 -> v2: the same request (v1's actions are all v2's)."""
+    assert isinstance(old, OperatorRequestV1)
+    fields = old.model_dump(exclude={"schema_version", "action"})
+    return OperatorRequest(action=OperatorAction(old.action.value), **fields)
 
 
 BREAKER = enum_param("breaker", tuple(b.value for b in Breaker), "Lowercase breaker name")
@@ -139,7 +188,14 @@ RISK_REQUESTS = Subject(
     OperatorRequest,
     producer=Service.MANAGER,
     params=(ACTION,),
-    consumers=(ConsumerSpec(Service.RISK, "risk-requests", description="Operator resume and flatten."),),
+    consumers=(
+        ConsumerSpec(Service.RISK, "risk-requests", description="Operator resume, pause and flatten."),
+    ),
     tier=Tier.AT_LEAST_ONCE,
+    older=(OperatorRequestV1,),
+    upcasters=(Upcaster(1, _request_v2),),
+    windows=(
+        MigrationWindow(1, 2, date(2027, 6, 30), "pause added; a manager of before it sends v1 until then"),
+    ),
     summary="Operator requests from the manager API for the risk service to carry out.",
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from uuid import UUID
 
+from pydantic import Field
+
 from registry.event import Event
 from registry.subject import ConsumerSpec, Service, Subject, Tier
 from schemas.common import (
@@ -87,6 +89,11 @@ class Fill(Event, version=1):
     fee_asset: str
     liquidity: Liquidity
     ts_ms: TimestampMs
+    priced_at_ms: TimestampMs | None = Field(
+        default=None,
+        description="The market time the price is from: the open time of the 1m kline whose close priced it "
+        "(paper exchange); null when the venue does not say. A chart marks the fill there.",
+    )
 
     EXAMPLES = (
         {
@@ -103,6 +110,7 @@ class Fill(Event, version=1):
             "fee_asset": "BTC",
             "liquidity": "taker",
             "ts_ms": 1732000000000,
+            "priced_at_ms": 1731999940000,
         },
     )
 

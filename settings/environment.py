@@ -22,6 +22,8 @@ MANAGER_TOKEN = "GORDON_MANAGER_TOKEN"
 MANAGER_HOST = "GORDON_MANAGER_HOST"
 MANAGER_PORT = "GORDON_MANAGER_PORT"
 STREAM_REPLICAS = "GORDON_STREAM_REPLICAS"
+SERVERS = {NATS_URL: "NATS server", DATABASE_URL: "PostgreSQL server"}
+"""What each URL variable points at, as the one wording for a missing server names it."""
 HTTP_HOST = "GORDON_HTTP_HOST"
 WORKERS_PORT = "GORDON_WORKERS_PORT"
 DEFAULT_MANAGER_HOST = "127.0.0.1"
@@ -113,15 +115,26 @@ class Settings:
         """The host `service` listens on: GORDON_MANAGER_HOST for the manager, else GORDON_HTTP_HOST."""
         return self.manager_host if service == "manager" else self.http_host
 
-    def not_set(self, variable: str, purpose: str) -> str:
-        """The one wording for a server a command needs and cannot find (`variable`: its GORDON_* URL)."""
-        line = f"{variable} is not set ({purpose})"
+    def not_set(self, variable: str, purpose: str, option: str | None = None) -> str:
+        """The one wording for a server a command needs and has no address of (`variable`: its GORDON_*
+        URL; `purpose`: what the command wants it for; `option`: a flag that gives the URL instead)."""
         if self.stale is not None:
-            return (
-                f"{line}, and {endpoints.path(self.data_dir)} is from a `gordon up` (pid {self.stale.pid}) "
-                "that is no longer running: start one, or set the variable"
+            why = (
+                f"{endpoints.path(self.data_dir)} is from a `gordon up` (pid {self.stale.pid}) "
+                "that is no longer running"
             )
-        return f"{line}, and no `gordon up` is running with GORDON_DATA_DIR={self.data_dir}"
+        else:
+            why = f"no `gordon up` is running with {DATA_DIR}={self.data_dir}"
+        fix = f"set {variable}" + (f" or pass {option}" if option else "") + ", or start `gordon up`"
+        return f"no {SERVERS[variable]} for {purpose}: {variable} is not set and {why} ({fix})"
+
+
+def unreachable(variable: str, url: str, error: BaseException) -> str:
+    """The one wording for a server a command has the address of and cannot reach (its URL is shown
+    without a password)."""
+    cause = " ".join(str(error).split()) or type(error).__name__
+    shown = ",".join(redact_password(u.strip()) for u in url.split(","))
+    return f"cannot reach the {SERVERS[variable]} at {shown}: {cause}"
 
 
 def port_variable(service: str) -> str:

@@ -155,6 +155,50 @@ def test_every_payload_version_is_a_message(document: Json) -> None:
             }
 
 
+def test_messages_carry_the_whole_docstring_and_the_declared_examples(document: Json) -> None:
+    messages = document["components"]["messages"]
+    request = messages["OperatorRequest.v2"]
+    assert request["summary"].startswith("An operator's request to the risk service")
+    assert (
+        "pause every bot (which halts the latch as a manual trip and keeps the positions)"
+        in request["description"]
+    )
+    assert "\n" not in request["description"], "a paragraph's wrapped lines are joined"
+    for subject in REGISTRY:
+        for model in subject.versions:
+            message = messages[f"{model.NAME}.v{model.VERSION}"]
+            declared = model.__dict__.get("EXAMPLES", ())
+            assert len(message.get("examples", [])) == len(declared)
+            validator = payload_validator(document, f"{model.NAME}.v{model.VERSION}")
+            headers = jsonschema.Draft202012Validator(message["headers"])
+            for example, shown in zip(declared, message.get("examples", []), strict=True):
+                assert list(validator.iter_errors(shown["payload"])) == []
+                assert list(headers.iter_errors(shown["headers"])) == []
+                assert {k: shown["payload"][k] for k in example} == json.loads(
+                    model.model_validate(example).model_dump_json(include=set(example))
+                )
+                assert shown["headers"]["Gordon-Source"] == subject.producer.value
+    pause = messages["OperatorRequest.v2"]["examples"][1]
+    assert (pause["summary"], pause["payload"]["action"]) == ("pause", "pause")
+    assert messages["Fill.v1"]["examples"][0]["payload"]["qty"] == "0.015", "decimals as on the wire"
+
+
+def test_operations_read_as_sentences(document: Json) -> None:
+    operations = document["operations"]
+    assert operations["trading.fills.bot_id.send"]["summary"] == (
+        "Published by the executor service. Fills per bot (bot_id with underscores)."
+    )
+    assert operations["trading.fills.bot_id.receive.risk-fills"]["summary"] == (
+        "Consumed by the risk service as durable `risk-fills`."
+    )
+    assert all(op["summary"] for op in operations.values())
+
+
+def test_a_cluster_gets_one_server_per_node() -> None:
+    servers = build(REGISTRY, ["n1:4222", "n2:4222"])["servers"]
+    assert {name: s["host"] for name, s in servers.items()} == {"nats": "n1:4222", "nats-2": "n2:4222"}
+
+
 def test_payload_schema_accepts_real_events_and_resolves_its_refs(document: Json) -> None:
     fill = Fill(
         fill_id=UUID(int=1),

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import select
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +15,7 @@ import httpx
 import nats
 import pytest
 
-from gordon.runtime.proctree import Proc, alive, descendants
+from gordon.runtime.proctree import Proc, alive
 from gordon.runtime.servers import Endpoints
 from gordon.up import ServiceError, supervise
 from producers.outbox import Outbox
@@ -28,60 +25,14 @@ from schemas.risk import Breaker
 from services.risk import halt
 from services.risk.breakers import Breach
 from settings import endpoints, nats_login
-from settings.environment import SERVICE_PORTS, port_variable
 from stores.latch import LatchStore
-
-GORDON = Path(sys.executable).parent / "gordon"
-READY_TIMEOUT = 90.0
+from tests.platform_process import Up, second_shell
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One GORDON_DATA_DIR for the module: the second run reuses what the first created."""
     return tmp_path_factory.mktemp("gordon-data")
-
-
-class Up:
-    """A running `gordon up` subprocess and what it reported."""
-
-    def __init__(self, data_dir: Path, *argv: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
-        env["GORDON_DATA_DIR"] = str(data_dir)
-        for name in (*SERVICE_PORTS, "workers"):  # any free ports: a developer's `make run` may hold 8081..
-            env[port_variable(name)] = "0"
-        self.stderr_path = data_dir / f"up-{time.monotonic_ns()}.err"
-        with self.stderr_path.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                [str(GORDON), "up", *argv], env=env, stdout=subprocess.PIPE, stderr=stderr
-            )
-        self.endpoints = self._wait_for_ready()
-
-    def _wait_for_ready(self) -> Endpoints:
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([self.process.stdout], [], [], 0.5)
-            if readable:
-                line = self.process.stdout.readline().decode()
-                if line.startswith("gordon up: ready "):
-                    fields = dict(part.split("=", 1) for part in line.split()[3:])
-                    return Endpoints(nats_url=fields["nats"], database_url=fields["database"])
-                assert line, f"gordon up ended before ready: {self.stderr()}"
-        raise AssertionError(f"gordon up not ready in {READY_TIMEOUT} s: {self.stderr()}")
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-    def tree(self) -> set[Proc]:
-        """The servers and their processes, below the `gordon up` process."""
-        return descendants(self.process.pid)
-
-    def end(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        assert self.process.stdout is not None
-        self.process.stdout.close()
 
 
 @pytest.fixture
@@ -99,13 +50,6 @@ def wait_until_gone(procs: set[Proc], timeout: float) -> list[Proc]:
     while (left := [proc for proc in procs if alive(proc)]) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
-
-
-def second_shell(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    """A `gordon` command as another shell runs it: no GORDON_* variable but GORDON_DATA_DIR."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GORDON_")}
-    env["GORDON_DATA_DIR"] = str(data_dir)
-    return subprocess.run([str(GORDON), *argv], env=env, capture_output=True, text=True, timeout=60)
 
 
 async def test_ready_then_sigint_exits_0_and_leaves_nothing(gordon_up: Up, data_dir: Path) -> None:

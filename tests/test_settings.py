@@ -156,9 +156,10 @@ def test_an_endpoints_file_of_a_run_that_died_is_reported_not_used(tmp_path: Pat
     endpoints.write(tmp_path, endpoints.RunEndpoints("nats://127.0.0.1:1", "postgresql://o@h/g", dead.pid))
     settings = Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)})
     assert settings.nats_url is None
-    line = settings.not_set("GORDON_NATS_URL", "the bus")
-    assert line.startswith("GORDON_NATS_URL is not set (the bus), and ")
+    line = settings.not_set("GORDON_NATS_URL", "the bus", "--nats-url")
+    assert line.startswith("no NATS server for the bus: GORDON_NATS_URL is not set and ")
     assert f"pid {dead.pid}) that is no longer running" in line
+    assert line.endswith("(set GORDON_NATS_URL or pass --nats-url, or start `gordon up`)")
     endpoints.path(tmp_path).write_text("{not json")
     with pytest.raises(endpoints.EndpointsFileError, match="unreadable endpoints file"):
         Settings.from_env({"GORDON_DATA_DIR": str(tmp_path)})

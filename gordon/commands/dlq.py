@@ -8,14 +8,13 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
-import nats
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from consumers.dlq_tools import LetterNotFoundError, StoredLetter, read_letter, read_letters, replay
-from settings import nats_login
-from settings.environment import NATS_URL, Settings, nats_servers
+from gordon import progress
+from gordon.connecting import jetstream
+from settings.environment import NATS_URL, Settings
 from settings.errors import GordonError
 
 if TYPE_CHECKING:
@@ -87,12 +86,14 @@ def run_replay(args: argparse.Namespace) -> int:
         else:
             letters = [await read_letter(js, dlq, seq) for seq in seqs]  # all checked before any replay
         lines = []
-        for letter in letters:
-            done = await replay(js, dlq, letter)
-            lines.append(
-                f"replayed {dlq} seq {letter.seq} ({letter.consumer}) to {letter.subject} as "
-                f"{done.stream} seq {done.stream_seq}, Msg-Id {done.msg_id}; deleted from {dlq}"
-            )
+        with progress.bar(f"replay {dlq}", "letters") as report:
+            for letter in letters:
+                done = await replay(js, dlq, letter)
+                lines.append(
+                    f"replayed {dlq} seq {letter.seq} ({letter.consumer}) to {letter.subject} as "
+                    f"{done.stream} seq {done.stream_seq}, Msg-Id {done.msg_id}; deleted from {dlq}"
+                )
+                report(len(lines), len(letters))
         return lines or [f"no dead letters of {args.consumer} in {dlq}"]
 
     for line in _with_nats(work):
@@ -116,25 +117,12 @@ def _with_nats(work: Callable[[JetStreamContext, str], Awaitable[T]]) -> T:
     settings = Settings.from_env()
     url = settings.nats_url
     if url is None:
-        raise GordonError(settings.not_set(NATS_URL, f"the NATS server that holds {DLQ.name}"))
+        raise GordonError(settings.not_set(NATS_URL, f"the dead letters in {DLQ.name}"))
     return asyncio.run(_session(url, DLQ.name, work))
 
 
 async def _session(url: str, dlq: str, work: Callable[[JetStreamContext, str], Awaitable[T]]) -> T:
-    try:
-        client: Client = await nats.connect(
-            nats_servers(url),
-            connect_timeout=5,
-            allow_reconnect=False,
-            max_reconnect_attempts=1,  # 0 would mean "retry forever" in nats-py's first connect
-            **nats_login.connect_options(nats_login.ADMIN),
-            reconnect_time_wait=0.2,
-            error_cb=_quiet,
-        )
-    except Exception as error:
-        raise GordonError(f"cannot connect to NATS at {url}: {_one_line(error)}") from None
-    try:
-        js = client.jetstream()
+    async with jetstream(url) as js:
         try:
             await js.stream_info(dlq)
         except NotFoundError:
@@ -143,17 +131,6 @@ async def _session(url: str, dlq: str, work: Callable[[JetStreamContext, str], A
             return await work(js, dlq)
         except LetterNotFoundError as error:
             raise GordonError(str(error)) from None
-    finally:
-        await client.close()
-
-
-async def _quiet(error: Exception) -> None:
-    """nats-py logs every failed attempt with a traceback; the CLI reports the outcome in one line."""
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
 
 
 def _as_json(letter: StoredLetter) -> dict[str, object]:

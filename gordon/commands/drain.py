@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if not nats_url or not database_url:
         missing = NATS_URL if not nats_url else DATABASE_URL
         option = "--" + missing.removeprefix("GORDON_").lower().replace("_", "-")
-        raise GordonError(settings.not_set(missing, f"or pass {option}"))
+        raise GordonError(settings.not_set(missing, "the drain", option))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     async def main() -> None:

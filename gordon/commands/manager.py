@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if not nats_url or not database_url:
         missing = NATS_URL if not nats_url else DATABASE_URL
         option = "--" + missing.removeprefix("GORDON_").lower().replace("_", "-")
-        raise GordonError(settings.not_set(missing, f"or pass {option}"))
+        raise GordonError(settings.not_set(missing, "the manager", option))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     asyncio.run(_serve(nats_url, database_url, host, port, settings.manager_token))
     return 0

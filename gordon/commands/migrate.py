@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     url: str | None = args.database_url or settings.database_url
     if not url:
-        raise GordonError(settings.not_set(DATABASE_URL, "or pass --database-url"))
+        raise GordonError(settings.not_set(DATABASE_URL, "the migrations", "--database-url"))
     migrate.upgrade(url, args.revision)
     print(f"gordon migrate: {redact_password(url)} is at {args.revision}")
     return 0

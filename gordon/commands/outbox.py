@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 import asyncpg
 import nats
 
+from gordon import progress
 from producers.audit import AuditReport, audit
 from schemas import REGISTRY
 from settings import nats_login
-from settings.environment import DATABASE_URL, NATS_URL, Settings, nats_servers
+from settings.environment import DATABASE_URL, NATS_URL, Settings, nats_servers, unreachable
 from settings.errors import GordonError
 
 if TYPE_CHECKING:
@@ -61,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
     dsn = args.database_url or settings.database_url
     nats_url = args.nats_url or settings.nats_url
     if not dsn:
-        raise GordonError(settings.not_set(DATABASE_URL, "or pass --database-url"))
+        raise GordonError(settings.not_set(DATABASE_URL, "the outbox audit", "--database-url"))
     if not nats_url:
-        raise GordonError(settings.not_set(NATS_URL, "or pass --nats-url"))
+        raise GordonError(settings.not_set(NATS_URL, "the outbox audit", "--nats-url"))
     report = asyncio.run(_audit(dsn, nats_url, args.since_ms, not args.dry_run))
     print(f"gordon outbox audit: {report.line()}")
     for event_id, reason in report.not_stored.items():
@@ -77,7 +78,7 @@ async def _audit(dsn: str, nats_url: str, since_ms: int, republish: bool) -> Aud
     try:
         conn = await asyncpg.connect(dsn, timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise GordonError(f"cannot reach the database: {exc}") from None
+        raise GordonError(unreachable(DATABASE_URL, dsn, exc)) from None
     try:
         try:
             client = await nats.connect(
@@ -87,9 +88,13 @@ async def _audit(dsn: str, nats_url: str, since_ms: int, republish: bool) -> Aud
                 **nats_login.connect_options(nats_login.ADMIN),
             )
         except Exception as exc:  # nats-py raises several unrelated types when a server is unreachable
-            raise GordonError(f"cannot reach NATS at {nats_url}: {exc}") from None
+            raise GordonError(unreachable(NATS_URL, nats_url, exc)) from None
         try:
-            return await audit(conn, client.jetstream(), REGISTRY.bus.name, since_ms, republish=republish)
+            with progress.bar(f"audit {REGISTRY.bus.name}", "msgs") as report:
+                js = client.jetstream()
+                return await audit(
+                    conn, js, REGISTRY.bus.name, since_ms, republish=republish, progress=report
+                )
         finally:
             await client.close()
     finally:

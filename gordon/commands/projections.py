@@ -9,22 +9,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
-import nats
 from nats.js import JetStreamContext
 
+from gordon import progress
+from gordon.connecting import jetstream
 from projections import status as status_of
 from projections.catalog import PROJECTIONS
 from projections.rebuild import RebuildRefused, rebuild
 from projections.verify import verify
 from schemas import REGISTRY
-from settings import nats_login, roles
+from settings import roles
 from settings.dsn import with_user
-from settings.environment import DATABASE_URL, NATS_URL, Settings, nats_servers
+from settings.environment import DATABASE_URL, NATS_URL, Settings, unreachable
 from settings.errors import GordonError
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ def run_rebuild(args: argparse.Namespace) -> int:
     projection = PROJECTIONS[args.name]
 
     async def work(owner: str, js: JetStreamContext) -> str:
-        return str(await rebuild(owner, with_user(owner, roles.PROJECTOR), js, projection))
+        with progress.bar(f"rebuild {projection.name}", "seq") as report:
+            done = await rebuild(owner, with_user(owner, roles.PROJECTOR), js, projection, progress=report)
+        return str(done)
 
     print(_run(work))
     return 0
@@ -91,7 +93,8 @@ def run_verify(args: argparse.Namespace) -> int:
     projection = PROJECTIONS[args.name]
 
     async def work(owner: str, js: JetStreamContext) -> tuple[bool, list[str]]:
-        found = await verify(owner, with_user(owner, roles.PROJECTOR), js, projection)
+        with progress.bar(f"verify {projection.name}", "seq") as report:
+            found = await verify(owner, with_user(owner, roles.PROJECTOR), js, projection, progress=report)
         return found.equal, found.lines()
 
     equal, lines = _run(work)
@@ -102,9 +105,9 @@ def run_verify(args: argparse.Namespace) -> int:
 def _run(work: Callable[[str, JetStreamContext], Awaitable[T]]) -> T:
     settings = Settings.from_env()
     if not settings.database_url:
-        raise GordonError(settings.not_set(DATABASE_URL, "the database that holds the projections"))
+        raise GordonError(settings.not_set(DATABASE_URL, "the projections' tables"))
     if not settings.nats_url:
-        raise GordonError(settings.not_set(NATS_URL, "the NATS server with the history stream"))
+        raise GordonError(settings.not_set(NATS_URL, "the history stream"))
     owner, url = settings.database_url, settings.nats_url
 
     async def session() -> T:
@@ -121,32 +124,4 @@ async def _connect(dsn: str) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(dsn, timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise GordonError(f"cannot reach the database: {one_line(exc)}") from None
-
-
-@asynccontextmanager
-async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
-    """A JetStream context on `url`; a failed connect is one line."""
-    try:
-        client = await nats.connect(
-            nats_servers(url),
-            connect_timeout=5,
-            allow_reconnect=False,
-            max_reconnect_attempts=1,
-            error_cb=_quiet,
-            **nats_login.connect_options(nats_login.ADMIN),
-        )
-    except Exception as exc:
-        raise GordonError(f"cannot connect to NATS at {url}: {one_line(exc)}") from None
-    try:
-        yield client.jetstream()
-    finally:
-        await client.close()
-
-
-async def _quiet(error: Exception) -> None:
-    """nats-py logs every failed attempt with a traceback; the CLI reports the outcome in one line."""
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+        raise GordonError(unreachable(DATABASE_URL, dsn, exc)) from None

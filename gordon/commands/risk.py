@@ -27,7 +27,7 @@ from services.risk.halt import LatchView, read_view, resume
 from services.runtime import wall_clock_ms
 from settings import roles
 from settings.dsn import with_user
-from settings.environment import DATABASE_URL, Settings
+from settings.environment import DATABASE_URL, Settings, unreachable
 from settings.errors import GordonError
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _database_url(args: argparse.Namespace) -> str:
     settings = Settings.from_env()
     url: str | None = args.database_url or settings.database_url
     if not url:
-        raise GordonError(settings.not_set(DATABASE_URL, "or pass --database-url"))
+        raise GordonError(settings.not_set(DATABASE_URL, "the risk latch", "--database-url"))
     return url
 
 
@@ -70,7 +70,7 @@ async def _connect(database_url: str) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(with_user(database_url, roles.RISK), timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise GordonError(f"cannot reach the database as {roles.RISK}: {exc}") from None
+        raise GordonError(unreachable(DATABASE_URL, with_user(database_url, roles.RISK), exc)) from None
 
 
 async def resume_latch(

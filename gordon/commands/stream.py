@@ -7,7 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gordon.commands.projections import jetstream
+from gordon import progress
+from gordon.connecting import jetstream
 from projections.export import Exported, ExportRefused, check_filter, export
 from schemas import REGISTRY
 from settings.environment import NATS_URL, Settings
@@ -25,7 +26,8 @@ def register(subparsers: Subparsers) -> None:
         "export",
         help="write decoded events of a subject filter to parquet",
         description="Read the matching messages with an ordered consumer, decode each with its declared "
-        "codec, write seq, subject, ts (UTC) and the payload fields (UUIDs, enums and Decimals as text) "
+        "codec, write seq, subject, ts (UTC) and the payload fields (UUIDs and enums as text, decimals as "
+        "Decimal columns at the largest scale their values need) "
         f"to parquet. The server is ${NATS_URL}.",
     )
     exporting.add_argument("--subject", required=True, metavar="FILTER", help="e.g. 'trading.fills.>'")
@@ -44,12 +46,13 @@ def run_export(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     url = settings.nats_url
     if not url:
-        raise GordonError(settings.not_set(NATS_URL, f"the NATS server that holds {args.stream}"))
+        raise GordonError(settings.not_set(NATS_URL, f"the stream {args.stream}"))
 
     async def work() -> Exported:
         async with jetstream(url) as js:
             try:
-                return await export(js, REGISTRY, args.stream, args.subject, args.out)
+                with progress.bar(f"export {args.subject}", "events") as report:
+                    return await export(js, REGISTRY, args.stream, args.subject, args.out, progress=report)
             except ExportRefused as refused:
                 raise GordonError(str(refused)) from None
 

@@ -71,6 +71,7 @@ fill_events = sa.Table(
     sa.Column("fee_asset", sa.Text, nullable=False),
     sa.Column("liquidity", sa.Text, nullable=False),
     sa.Column("ts_ms", sa.BigInteger, nullable=False),
+    sa.Column("priced_at_ms", sa.BigInteger, nullable=True),
     sa.CheckConstraint(SIDES, name="side"),
     sa.CheckConstraint(MARKETS, name="market"),
     sa.CheckConstraint("liquidity IN ('maker', 'taker')", name="liquidity"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -37,8 +38,10 @@ class _Parts:
     schemas: Json = field(default_factory=dict)
 
 
-def build(registry: Registry, nats_host: str = DEFAULT_NATS_HOST) -> Json:
-    """The AsyncAPI document of `registry`, with one NATS server at `nats_host`."""
+def build(registry: Registry, nats_host: str | Sequence[str] = DEFAULT_NATS_HOST) -> Json:
+    """The AsyncAPI document of `registry`, with a NATS server at `nats_host` (or one per host of a
+    cluster's list: `nats`, `nats-2`, ...)."""
+    hosts = [nats_host] if isinstance(nats_host, str) else list(nats_host)
     parts = _Parts()
     for subject in registry:
         _add_subject(registry, subject, parts)
@@ -46,7 +49,7 @@ def build(registry: Registry, nats_host: str = DEFAULT_NATS_HOST) -> Json:
         "asyncapi": ASYNCAPI_VERSION,
         "info": {"title": DISTRIBUTION, "version": version(DISTRIBUTION), "description": DESCRIPTION},
         "defaultContentType": "application/json",
-        "servers": {"nats": server(nats_host)},
+        "servers": {("nats" if i == 1 else f"nats-{i}"): server(h) for i, h in enumerate(hosts, start=1)},
         "channels": parts.channels,
         "operations": parts.operations,
         "components": {"messages": parts.messages, "schemas": dict(sorted(parts.schemas.items()))},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from registry import headers as h
@@ -11,6 +13,22 @@ from registry.event import Event
 from registry.subject import Service, Subject
 
 COMPONENT_MESSAGES = "#/components/messages/"
+EXAMPLE_EVENT_ID = "01935f0e-9000-7000-8000-0000000000e1"
+"""The event_id of every example message (a producer makes a fresh UUIDv7 per event): fixed, so the
+document is the same on every generation."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+
+
+def docstring_text(model: type[Event]) -> tuple[str, str]:
+    """(summary, description) of a payload from its docstring: the first sentence, and the whole text
+    with each paragraph's lines joined (a docstring wraps at the code's line length, not the reader's)."""
+    doc = (model.__doc__ or "").strip()
+    paragraphs = [
+        " ".join(line.strip() for line in block.splitlines()) for block in re.split(r"\n\s*\n", doc)
+    ]
+    description = "\n\n".join(p for p in paragraphs if p)
+    summary = _SENTENCE_END.split(description, maxsplit=1)[0] if description else ""
+    return summary, description
 
 
 def message_id(model: type[Event]) -> str:
@@ -23,7 +41,7 @@ def add_messages(subject: Subject[Any], messages: Json, schemas: Json) -> list[s
     ids = []
     for model in subject.versions:
         mid = message_id(model)
-        message = message_object(model, schemas, newest=model is subject.payload)
+        message = message_object(model, schemas, newest=model is subject.payload, producer=subject.producer)
         if mid in messages and messages[mid] != message:
             raise DocumentError(f"{subject.template_text}: message {mid} is declared twice, differently")
         messages[mid] = message
@@ -31,21 +49,59 @@ def add_messages(subject: Subject[Any], messages: Json, schemas: Json) -> list[s
     return ids
 
 
-def message_object(model: type[Event], schemas: Json, newest: bool) -> Json:
+def message_object(model: type[Event], schemas: Json, newest: bool, producer: Service) -> Json:
     """The message of one payload version; older versions are `deprecated` (accepted, never published)."""
     mid = message_id(model)
     message: Json = {"name": mid, "title": f"{model.NAME} v{model.VERSION}"}
-    if model.__doc__ and model.__doc__.strip():
-        message["summary"] = model.__doc__.strip().splitlines()[0]
+    summary, description = docstring_text(model)
+    if summary:
+        message["summary"] = summary
+    if description and description != summary:
+        message["description"] = description
     message |= {
         "contentType": h.JSON,
         "headers": headers_schema(model),
         "payload": payload_schema(model, mid, schemas),
     }
+    examples = message_examples(model, producer)
+    if examples:
+        message["examples"] = examples
     if not newest:
         message["deprecated"] = True
     message["x-gordon-schema"] = model.schema_id()
     return message
+
+
+def message_examples(model: type[Event], producer: Service) -> list[Json]:
+    """The payload's declared EXAMPLES (the ones the wire check encodes) as whole messages: the JSON the
+    model encodes to, with the headers the drain sends. None declared: none shown (no made-up values)."""
+    found: list[Json] = []
+    examples = model.__dict__.get("EXAMPLES", ())
+    for index, example in enumerate(examples, start=1):
+        event = model.model_validate({"event_id": EXAMPLE_EVENT_ID, **example})
+        found.append(
+            {
+                "name": f"{message_id(model)}.example{index}",
+                "summary": _example_summary(example),
+                "headers": {
+                    h.MSG_ID: str(event.event_id),
+                    h.SCHEMA: model.schema_id(),
+                    h.SOURCE: producer.value,
+                    h.CONTENT_TYPE: h.JSON,
+                },
+                "payload": json.loads(event.model_dump_json()),
+            }
+        )
+    return found
+
+
+def _example_summary(example: Any) -> str:
+    """What distinguishes an example: the values of its enum-like text fields (kind, action, side...)."""
+    words = [str(v) for k, v in example.items() if k in _NAMING_FIELDS]
+    return ", ".join(words) if words else "a typical payload"
+
+
+_NAMING_FIELDS = ("kind", "action", "command", "breaker", "side", "symbol", "tf", "market")
 
 
 def headers_schema(model: type[Event]) -> Json:

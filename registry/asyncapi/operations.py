@@ -20,6 +20,7 @@ def send_operation(subject: Subject[Any], newest: str) -> tuple[str, Json]:
         "action": "send",
         "channel": {"$ref": channel_ref(subject)},
         "title": f"{subject.producer.value} publishes {subject.template_text}",
+        "summary": f"Published by the {subject.producer.value} service. {subject.summary}".strip(),
         "messages": [{"$ref": f"{channel_ref(subject)}/messages/{newest}"}],
         "x-gordon-service": subject.producer.value,
         "x-gordon-app": subject.producer.app,
@@ -35,6 +36,7 @@ def receive_operation(
         "action": "receive",
         "channel": {"$ref": channel_ref(subject)},
         "title": f"{spec.service.value} consumes {subject.template_text} as {spec.durable}",
+        "summary": f"Consumed by the {spec.service.value} service as durable `{spec.durable}`.",
     }
     if spec.description:
         operation["description"] = spec.description

@@ -7,6 +7,11 @@ the order is rejected. A limit order that is marketable on arrival (buy limit >=
 fills at once like a market order, its price capped at the limit; otherwise it rests, and fills in full at
 its limit price as soon as a later 1m kline trades through it (buy: low <= limit; sell: high >= limit).
 
+Each execution names the open time of the kline its price comes from (`Fill.priced_at_ms`: the latest
+1m kline for a taker, the last kline of the range that traded through the limit for a maker), so a chart
+marks the fill at the bar it traded on even when the market data is not live (the demo feed replays the
+past faster than real time while fills carry the executor's clock in `ts_ms`).
+
 Fees, always in the quote asset (the fill's `fee_asset`, e.g. USDT of BTCUSDT): taker 0.10% of the fill's
 notional (qty x price) for market orders and marketable limits, maker 0.02% for resting limit fills;
 quantized to 1e-8, half to even (the positions reducer's rule).
@@ -32,13 +37,13 @@ from schemas.trading import Fill, Liquidity
 BPS = Decimal(10_000)
 
 LAST_CLOSE = """
-SELECT close FROM market_data.v_klines_reader
+SELECT close, open_time_ms FROM market_data.v_klines_reader
 WHERE market = $1 AND symbol = $2 AND tf = '1m' AND open_time_ms <= $3
 ORDER BY open_time_ms DESC LIMIT 1
 """
 
 CROSSED = """
-SELECT min(low) AS low, max(high) AS high FROM market_data.v_klines_reader
+SELECT min(low) AS low, max(high) AS high, max(open_time_ms) AS last_open_ms FROM market_data.v_klines_reader
 WHERE market = $1 AND symbol = $2 AND tf = '1m' AND open_time_ms >= $3 AND open_time_ms <= $4
 """
 
@@ -68,6 +73,14 @@ class FeeModel:
 
 
 @dataclass(frozen=True)
+class Close:
+    """The latest 1m close a taker is priced at, and the open time of its kline."""
+
+    price: float
+    open_ms: int
+
+
+@dataclass(frozen=True)
 class Execution:
     """What the paper exchange did with (part of) an order: price, fee and who took liquidity."""
 
@@ -76,6 +89,8 @@ class Execution:
     fee: Decimal
     fee_asset: str
     liquidity: Liquidity
+    priced_at_ms: int
+    """The open time of the 1m kline the price comes from."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +106,10 @@ class PaperExchange:
 
     async def last_close(
         self, conn: asyncpg.Connection, market: Market, symbol: str, now_ms: int
-    ) -> float | None:
+    ) -> Close | None:
         """The latest 1m close of `symbol` on `market` opened at or before `now_ms`; None without klines."""
-        close = await conn.fetchval(LAST_CLOSE, market.value, symbol, now_ms)
-        return None if close is None else float(close)
+        row = await conn.fetchrow(LAST_CLOSE, market.value, symbol, now_ms)
+        return None if row is None else Close(float(row["close"]), int(row["open_time_ms"]))
 
     def taker_price(self, side: Side, close: float) -> float:
         """The close moved against the taker by the slippage."""
@@ -103,15 +118,16 @@ class PaperExchange:
         return float(quantize(Decimal(str(close)) * factor))
 
     def take(
-        self, symbol: str, side: Side, qty: Decimal, close: float, limit: float | None
+        self, symbol: str, side: Side, qty: Decimal, close: Close, limit: float | None
     ) -> Execution | None:
         """Fill `qty` now as taker (a market order, or a limit marketable at `close`); None if it rests."""
-        if limit is not None and not (close <= limit if side is Side.BUY else close >= limit):
+        at = close.price
+        if limit is not None and not (at <= limit if side is Side.BUY else at >= limit):
             return None
-        price = self.taker_price(side, close)
+        price = self.taker_price(side, at)
         if limit is not None:
             price = min(price, limit) if side is Side.BUY else max(price, limit)
-        return self._execution(symbol, qty, price, Liquidity.TAKER)
+        return self._execution(symbol, qty, price, Liquidity.TAKER, close.open_ms)
 
     async def crossed(self, conn: asyncpg.Connection, order: OrderState, now_ms: int) -> Execution | None:
         """The maker fill of a resting limit order's remainder once a kline since it rests trades through."""
@@ -124,11 +140,14 @@ class PaperExchange:
         hit = row["low"] <= limit if order.side is Side.BUY else row["high"] >= limit
         if not hit:
             return None
-        return self._execution(order.symbol, order.qty - order.filled_qty, limit, Liquidity.MAKER)
+        remainder = order.qty - order.filled_qty
+        return self._execution(order.symbol, remainder, limit, Liquidity.MAKER, int(row["last_open_ms"]))
 
-    def _execution(self, symbol: str, qty: Decimal, price: float, liquidity: Liquidity) -> Execution:
+    def _execution(
+        self, symbol: str, qty: Decimal, price: float, liquidity: Liquidity, priced_at_ms: int
+    ) -> Execution:
         _, quote = split_symbol(symbol)
-        return Execution(qty, price, self.fees.fee(qty, price, liquidity), quote, liquidity)
+        return Execution(qty, price, self.fees.fee(qty, price, liquidity), quote, liquidity, priced_at_ms)
 
     async def book_order(self, tx: asyncpg.Connection, order: OrderState) -> None:
         """Write the order's status and filled quantity into the exchange's own book."""

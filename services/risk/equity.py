@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.positions import PositionState, apply_fill
+from domain.positions import PositionState, apply_fill, unrealized_pnl
 from domain.versions import StaleVersion
 from schemas.common import Market
 from schemas.market import Kline
@@ -75,12 +75,9 @@ class EquityBook:
 
     def pnl(self, position: PositionState) -> Decimal:
         """Realized PnL minus fees plus unrealized PnL at the mark, in the quote asset."""
-        unrealized = Decimal(0)
-        if position.qty != 0:
-            mark = self.marks.get((position.market, position.symbol))
-            price = mark.price if mark else position.avg_entry_price
-            unrealized = position.qty * (price - position.avg_entry_price)
-        return position.realized_pnl - position.fees + unrealized
+        mark = self.marks.get((position.market, position.symbol))
+        price = mark.price if mark else position.avg_entry_price
+        return position.realized_pnl - position.fees + unrealized_pnl(position, price)
 
     def per_bot(self) -> dict[UUID, Decimal]:
         """Each bot's PnL over all its symbols (its share of the equity above the initial capital)."""

@@ -4,7 +4,8 @@ A trip appends the breaker event (published on risk.events.{breaker}), publishes
 risk.commands and writes a 'trip' audit row. A breaker already tripped since the last resume does not trip
 again, so a redelivered fill or kline changes nothing. A resume is an operator's: audited with actor and
 reason, published as a resume command, refused when the latch is not halted. An operator's flatten (a
-request from the manager API) halts the latch as a manual trip, then pauses and flattens like a trip.
+request from the manager API) halts the latch as a manual trip, then pauses and flattens like a trip; an
+operator's pause halts it the same way and only pauses.
 """
 
 from __future__ import annotations
@@ -130,10 +131,35 @@ async def flatten(
 ) -> BreakerEvent | None:
     """An operator's flatten: a manual trip (none when one is in since the last resume; the trip event or
     None is returned), then pause and flatten every bot, audited with `actor`, in one transaction."""
+    kinds = (CommandKind.PAUSE, CommandKind.FLATTEN)
+    return await _manual_halt(conn, outbox, CommandKind.FLATTEN, kinds, actor, reason, ts_ms, latch_id)
+
+
+async def pause(
+    conn: asyncpg.Connection, outbox: Outbox, actor: str, reason: str, *, ts_ms: int, latch_id: str = GLOBAL
+) -> BreakerEvent | None:
+    """An operator's pause: a manual trip as for a flatten, then pause every bot; positions stay open
+    (a resume clears it). Audited with `actor`, in one transaction."""
+    kinds = (CommandKind.PAUSE,)
+    return await _manual_halt(conn, outbox, CommandKind.PAUSE, kinds, actor, reason, ts_ms, latch_id)
+
+
+async def _manual_halt(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    action: CommandKind,
+    kinds: tuple[CommandKind, ...],
+    actor: str,
+    reason: str,
+    ts_ms: int,
+    latch_id: str,
+) -> BreakerEvent | None:
+    """Halt the latch as a manual trip unless one is in since the last resume, then send `kinds` to
+    every bot (pause first) and audit `action`."""
     if not actor.strip() or not reason.strip():
-        raise ValueError("a flatten needs an actor and a reason")
+        raise ValueError(f"a {action.value} needs an actor and a reason")
     store = LatchStore(outbox)
-    message = f"flatten by {actor}: {reason}"
+    message = f"{action.value} by {actor}: {reason}"
     async with conn.transaction():
         latch = await store.load(conn, latch_id)
         view = await read_view(conn, latch_id)
@@ -141,7 +167,7 @@ async def flatten(
         if Breaker.MANUAL not in view.tripped:
             latch.trip(Breaker.MANUAL, None, None, message, ts_ms=ts_ms)
             (event,) = await store.save(conn, latch, actor=actor)
-        for kind in (CommandKind.PAUSE, CommandKind.FLATTEN):
+        for kind in kinds:
             await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms), actor=actor)
-        await conn.execute(AUDIT, CommandKind.FLATTEN.value, actor, reason, ts_ms)
+        await conn.execute(AUDIT, action.value, actor, reason, ts_ms)
         return event

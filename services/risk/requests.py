@@ -2,7 +2,8 @@
 
 Resume runs the same code as `gordon risk resume` (services/risk/halt.py), for the latch version the
 operator saw halted: a latch no longer halted, or tripped again since, is not resumed (refused and
-logged). Flatten halts the latch as a manual trip and pauses then flattens every bot. The inbox records
+logged). Flatten halts the latch as a manual trip and pauses then flattens every bot; pause halts it the
+same way and only pauses (positions stay open). The inbox records
 the event id and the request id in the handling transaction, so a redelivery or a replay does nothing.
 """
 
@@ -49,6 +50,8 @@ async def carry_out(pool: asyncpg.Pool, outbox: Outbox, request: OperatorRequest
             except (LatchNotHalted, halt.LatchMoved) as refused:
                 log.warning("risk: resume request %s by %s: %s", request.request_id, request.actor, refused)
                 return Outcome.REFUSED
+        elif request.action is OperatorAction.PAUSE:
+            await halt.pause(conn, outbox, request.actor, reason, ts_ms=ts_ms)
         else:
             await halt.flatten(conn, outbox, request.actor, reason, ts_ms=ts_ms)
         log.warning("risk: %s by %s: %s", request.action.value, request.actor, reason)

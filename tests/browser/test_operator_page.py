@@ -63,9 +63,9 @@ async def test_the_operator_page_shows_a_fill_published_while_it_is_open(
             delay_ms = (time.perf_counter() - started) * 1000
 
             cells = await row.locator("td").all_inner_texts()
-            assert cells[1] == str(seq)
+            assert await row.get_attribute("data-seq") == str(seq)
             assert cells[3] == "BTCUSDT"
-            assert cells[5] == "0.01"
+            assert cells[5] == "0.010000"  # the qty column's one format: 6 places
             assert await page.locator("#last-seq").inner_text() == str(seq)
 
             # Dropped by the server, the page reconnects with ?since=<its last seq>: a fill published
@@ -141,7 +141,7 @@ async def test_a_trip_shows_live_and_the_resume_button_sends_the_operators_reque
             await page.fill("#token", TOKEN)
             await page.fill("#reason", "drawdown reviewed")
             await page.click("#resume")
-            result = page.locator("#resume-result", has_text="resume accepted")
+            result = page.locator("#request-result", has_text="resume accepted")
             await result.wait_for(timeout=SHOW_TIMEOUT_MS)
             assert await page.evaluate("sessionStorage.getItem('gordon.operatorToken')") == TOKEN
             await page.wait_for_load_state("networkidle")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +158,37 @@ async def test_dlq_needs_gordon_nats_url(nats_url: str) -> None:
     assert run.code == 1
     assert run.err.count("\n") == 1
     assert run.err.startswith(
-        "gordon dlq: GORDON_NATS_URL is not set (the NATS server that holds gordon-dlq), and no `gordon up` "
-        "is running with GORDON_DATA_DIR="
+        "gordon dlq: no NATS server for the dead letters in gordon-dlq: GORDON_NATS_URL is not set and no "
+        "`gordon up` is running with GORDON_DATA_DIR="
     )
+
+
+def gordon_in_a_terminal(*args: str, nats_url: str) -> str:
+    """`gordon ARGS` with its stdout on a pseudo-terminal, as in a shell; what the terminal showed."""
+    main, terminal = pty.openpty()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GORDON_NATS_URL": nats_url, "COLUMNS": "120"}
+    process = subprocess.Popen([GORDON, *args], env=env, stdout=terminal, stderr=subprocess.PIPE)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    return shown.decode(errors="replace")
+
+
+async def test_replay_in_a_terminal_shows_its_progress(bus: JetStreamContext, nats_url: str) -> None:
+    await dead_letter(bus, [Tick(n=1), Tick(n=2)], "downstream was down")
+    shown = await asyncio.to_thread(
+        gordon_in_a_terminal, "dlq", "replay", "--consumer", "manager-tick", "--all", nats_url=nats_url
+    )
+    assert "replay gordon-dlq" in shown
+    assert "2/2" in shown
+    assert "letters/s" in shown
+    assert shown.count("replayed gordon-dlq seq") == 2

@@ -1,5 +1,5 @@
-"""POST /risk/resume and /risk/flatten: the bearer token, the latch check, the audit row and the request
-event in one transaction, and the risk service carrying the request out (through the drain)."""
+"""POST /risk/resume, /risk/pause and /risk/flatten: the bearer token, the latch check, the audit row and
+the request event in one transaction, and the risk service carrying the request out (through the drain)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,14 @@ from projections.runner import Runner
 from registry import headers as h
 from registry.ids import uuid7
 from schemas import REGISTRY
-from schemas.risk import RISK_COMMANDS, RISK_REQUESTS, CommandKind, OperatorAction, OperatorRequest
+from schemas.risk import (
+    RISK_COMMANDS,
+    RISK_REQUESTS,
+    CommandKind,
+    OperatorAction,
+    OperatorRequest,
+    OperatorRequestV1,
+)
 from services.risk.requests import Outcome
 from services.risk.service import RiskService
 from services.risk.service import build as build_risk
@@ -44,7 +51,7 @@ async def test_write_endpoints_are_refused_when_no_token_is_configured(
     serve_api: ServeApi, database: str
 ) -> None:
     api = await serve_api(token=None)
-    for path in ("/risk/resume", "/risk/flatten"):
+    for path in ("/risk/resume", "/risk/pause", "/risk/flatten"):
         r = await api.post(path, json={"reason": "x"}, headers=AUTH)
         assert r.status_code == 503, r.text
         assert r.json()["detail"] == "write endpoints are disabled: GORDON_MANAGER_TOKEN is not set"
@@ -62,7 +69,7 @@ async def test_write_endpoints_are_refused_when_no_token_is_configured(
 async def test_a_missing_or_wrong_token_gets_401(
     api: Api, database: str, headers: dict[str, str], message: str
 ) -> None:
-    for path in ("/risk/resume", "/risk/flatten"):
+    for path in ("/risk/resume", "/risk/pause", "/risk/flatten"):
         r = await api.post(path, json={"reason": "x"}, headers=headers)
         assert r.status_code == 401, r.text
         assert r.json()["detail"] == message
@@ -214,6 +221,52 @@ async def _who_acted_and_one_trace_per_request_on_the_bus(nats_url: str) -> None
     assert len(set(traces[4:])) == 1
     assert traces[0] != traces[4]
     assert None not in traces
+
+
+@pytest.mark.timeout(90)
+async def test_pause_halts_without_flattening_and_resume_clears_it(
+    api: Api, risk_side: RiskService, database: str
+) -> None:
+    r = await api.post("/risk/pause", json={"reason": "maintenance", "actor": "hana"}, headers=AUTH)
+    assert r.status_code == 202, r.text
+    assert r.json()["action"] == "pause"
+    pause_id = r.json()["requestId"]
+
+    async def halted() -> bool:
+        return await latch_halted(api) is True
+
+    await eventually(halted, "the pause to halt the latch (risk_state projection)")
+    events = await fetch(database, "SELECT breaker, action, message FROM trading.risk_events")
+    assert [tuple(e) for e in events] == [
+        ("manual", "trip", f"pause by hana: maintenance (request {pause_id})")
+    ]
+    assert await commands(database) == [CommandKind.PAUSE]  # positions stay open
+
+    r = await api.post("/risk/resume", json={"reason": "done", "actor": "hana"}, headers=AUTH)
+    assert r.status_code == 202, r.text
+
+    async def running() -> bool:
+        return await latch_halted(api) is False
+
+    await eventually(running, "the resume to clear the latch")
+    assert await commands(database) == [CommandKind.PAUSE, CommandKind.RESUME]
+    audit = await fetch(database, "SELECT action, actor FROM trading.risk_audit_log ORDER BY id")
+    assert [tuple(a) for a in audit] == [("pause", "hana")] * 2 + [("resume", "hana")] * 2
+
+
+def test_a_v1_request_of_an_older_manager_decodes_as_the_same_v2_request() -> None:
+    old = OperatorRequestV1(
+        request_id=uuid7(), action="flatten", actor="ivy", reason="old manager", ts_ms=5, latch_version=None
+    )
+    wire = b'{"schema_version":1,' + old.model_dump_json(exclude={"schema_version"}).encode()[1:]
+    upcast = REGISTRY.codec(RISK_REQUESTS).decode(wire)
+    assert isinstance(upcast, OperatorRequest)
+    assert (upcast.schema_version, upcast.event_id, upcast.request_id, upcast.action) == (
+        2,
+        old.event_id,
+        old.request_id,
+        OperatorAction.FLATTEN,
+    )
 
 
 async def test_a_resume_for_a_latch_that_moved_since_is_refused_by_risk(

@@ -115,6 +115,9 @@ async def test_positions_by_bot(api: Api, database: str) -> None:
         "fees": "0.1",
         "version": 2,
         "updatedMs": T0,
+        "markPrice": None,
+        "markMs": None,
+        "unrealizedPnl": None,
     }
     flat = PositionState(
         BOT_A,

@@ -65,10 +65,12 @@ async def test_nothing_missing_means_nothing_republished(
 ) -> None:
     ids = await published_events(database, nats, fresh_stream, SHORT_DEDUP_S)
     conn = await asyncpg.connect(database)
+    seen: list[tuple[int, int | None]] = []
     try:
-        report = await audit(conn, nats.jetstream(), BUS)
+        report = await audit(conn, nats.jetstream(), BUS, progress=lambda n, total: seen.append((n, total)))
     finally:
         await conn.close()
+    assert seen == [(n, 5) for n in range(1, 6)], "the stream's Msg-Ids read, of how many there are"
     assert (report.checked, report.in_stream, report.missing, report.republished) == (5, 5, [], [])
     assert report.ok
     assert [s.msg_id for s in await stored(nats.jetstream())] == ids

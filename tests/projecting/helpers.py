@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
 
+from projections import generations
 from projections.base import Projection
+from projections.catalog import PROJECTIONS
 from projections.runner import Runner, RunnerConfig, RunnerStats
 from registry import headers as h
 from registry.event import Event
 from registry.ids import uuid7
 from schemas import REGISTRY
+from schemas.common import Market, Side
+from schemas.trading import Fill, Liquidity
 
 FAST = RunnerConfig(batch_size=100, gap_timeout_s=1.0)
 
@@ -74,3 +80,42 @@ def fresh_id() -> str:
 
 
 Check = Callable[[], Awaitable[bool]]
+
+
+def fills(seed: int, count: int) -> list[Fill]:
+    """A seeded random walk of fills for two bots on two symbols (gapless versions per position)."""
+    rng = random.Random(seed)
+    bots = [uuid7(), uuid7()]
+    versions: dict[tuple[Any, str], int] = {}
+    out = []
+    for _ in range(count):
+        bot, symbol = rng.choice(bots), rng.choice(["BTCUSDT", "ETHUSDT"])
+        version = versions[(bot, symbol)] = versions.get((bot, symbol), 0) + 1
+        out.append(
+            Fill(
+                fill_id=uuid7(),
+                bot_id=bot,
+                order_id=uuid7(),
+                version=version,
+                symbol=symbol,
+                market=Market.SPOT,
+                side=rng.choice([Side.BUY, Side.SELL]),
+                qty=Decimal(rng.randint(1, 500)) / 1000,
+                price=round(rng.uniform(90.0, 110.0), 2),
+                fee=Decimal(rng.randint(0, 90)) / 1000,
+                fee_asset="USDT",
+                liquidity=Liquidity.TAKER,
+                ts_ms=1_000 + len(out),
+            )
+        )
+    return out
+
+
+async def start(database: str, dsn_for: Callable[[str, str], str], name: str) -> str:
+    """The projection's live generation made (as `gordon up` does); returns the projector's URL."""
+    conn = await asyncpg.connect(database)
+    try:
+        await generations.ensure_live(conn, PROJECTIONS[name])
+    finally:
+        await conn.close()
+    return dsn_for(database, "gordon_projector")

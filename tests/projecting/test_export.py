@@ -14,7 +14,9 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from gordon.cli import main
+from projections.export import ExportRefused, decimal_column, export
 from registry.ids import uuid7
+from schemas import REGISTRY
 from schemas.common import Market, Side, bot_token
 from schemas.trading import Fill, Liquidity
 from tests.projecting.helpers import history_has, publish
@@ -78,12 +80,40 @@ async def test_export_round_trip_through_parquet(
     assert frame.schema["ts"] == pl.Datetime("us", "UTC")
     assert frame["subject"].to_list() == [s for _, s, _ in published]
     assert frame["seq"].is_sorted()
+    # decimals are typed columns at the largest scale their values need (2.50000000: 8 places), floats floats
+    assert (frame.schema["qty"], frame.schema["fee"]) == (pl.Decimal(38, 8), pl.Decimal(38, 6))
+    assert (frame.schema["price"], frame.schema["fee_asset"]) == (pl.Float64(), pl.String())
     for row, (_, _, event) in zip(frame.iter_rows(named=True), published, strict=True):
         payload = {k: v for k, v in row.items() if k not in ("seq", "subject", "ts")}
-        assert payload == event.model_dump(mode="json")
+        assert payload == {**event.model_dump(mode="json"), "qty": event.qty, "fee": event.fee}
         assert Fill.model_validate(payload) == event
         assert abs(row["ts"] - started) < timedelta(seconds=30)
-    assert frame["qty"].to_list()[:2] == ["0.30", "0.30"], "Decimals keep their published text"
+    assert frame["qty"].to_list()[:2] == [Decimal("0.30")] * 2
+    assert frame.select(pl.col("qty").sum()).item() == 2 * sum(
+        Decimal(q) for q in ["0.30", "1", "0.125", "2.5"]
+    )
+
+    seen: list[tuple[int, int | None]] = []
+    again = await export(
+        js,
+        REGISTRY,
+        REGISTRY.history.name,
+        "trading.fills.>",
+        tmp_path / "again.parquet",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert again.rows == 8
+    assert seen == [(n, 8) for n in range(1, 9)]
+
+
+def test_a_decimal_column_takes_the_largest_scale_and_refuses_what_does_not_fit() -> None:
+    column = decimal_column(pl.Series("fee", ["0.1", None, "12.000345", "0E-8"]))
+    assert column.dtype == pl.Decimal(38, 8)
+    assert column.to_list() == [Decimal("0.1"), None, Decimal("12.000345"), Decimal(0)]
+    with pytest.raises(
+        ExportRefused, match=r"column qty: its values need 40 digits \(30 before the point, 10"
+    ):
+        decimal_column(pl.Series("qty", ["1" * 30 + ".0", "0.0000000001"]))
 
 
 async def test_export_refuses_an_undeclared_subject_or_one_the_stream_does_not_hold(

@@ -2,62 +2,18 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from domain.latch import apply_latch
 from domain.positions import apply_fill
-from projections import generations
 from projections.catalog import PROJECTIONS
-from registry.ids import uuid7
-from schemas.common import Market, Side, bot_token
+from schemas.common import bot_token
 from schemas.risk import Breaker, BreakerEvent, LatchAction
-from schemas.trading import Fill, Liquidity
-from tests.projecting.helpers import fresh_id, history_has, publish, rows, run_until_caught_up
-
-
-def fills(seed: int, count: int) -> list[Fill]:
-    """A seeded random walk of fills for two bots on two symbols (gapless versions per position)."""
-    rng = random.Random(seed)
-    bots = [uuid7(), uuid7()]
-    versions: dict[tuple[Any, str], int] = {}
-    out = []
-    for _ in range(count):
-        bot, symbol = rng.choice(bots), rng.choice(["BTCUSDT", "ETHUSDT"])
-        version = versions[(bot, symbol)] = versions.get((bot, symbol), 0) + 1
-        out.append(
-            Fill(
-                fill_id=uuid7(),
-                bot_id=bot,
-                order_id=uuid7(),
-                version=version,
-                symbol=symbol,
-                market=Market.SPOT,
-                side=rng.choice([Side.BUY, Side.SELL]),
-                qty=Decimal(rng.randint(1, 500)) / 1000,
-                price=round(rng.uniform(90.0, 110.0), 2),
-                fee=Decimal(rng.randint(0, 90)) / 1000,
-                fee_asset="USDT",
-                liquidity=Liquidity.TAKER,
-                ts_ms=1_000 + len(out),
-            )
-        )
-    return out
-
-
-async def start(database: str, dsn_for: Callable[[str, str], str], name: str) -> str:
-    conn = await asyncpg.connect(database)
-    try:
-        await generations.ensure_live(conn, PROJECTIONS[name])
-    finally:
-        await conn.close()
-    return dsn_for(database, "gordon_projector")
+from tests.projecting.helpers import fills, fresh_id, history_has, publish, rows, run_until_caught_up, start
 
 
 @pytest.mark.parametrize("seed", [7, 2026])

@@ -133,7 +133,7 @@ async def test_bad_names_and_missing_settings_are_one_line(
     code, _, err = await cli("projections", "verify", "orders")
     assert code == 1
     assert err.startswith(
-        "gordon projections: GORDON_DATABASE_URL is not set (the database that holds the projections), "
-        "and no `gordon up` is running with GORDON_DATA_DIR="
+        "gordon projections: no PostgreSQL server for the projections' tables: GORDON_DATABASE_URL is not "
+        "set and no `gordon up` is running with GORDON_DATA_DIR="
     )
     assert err.count("\n") == 1

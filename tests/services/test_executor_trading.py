@@ -173,6 +173,7 @@ async def test_an_intent_becomes_a_filled_order_and_a_fill_once(env: Env) -> Non
     price = 100.0 * (1 + 10 / 10_000)  # the latest close before now, 10 bps against the buyer
     assert fill["price"] == pytest.approx(price, abs=1e-9)
     assert fill["fee"] == Decimal("0.05005000")  # 0.10% taker of 0.5 x 100.1, in USDT
+    assert fill["priced_at_ms"] == NOW - MINUTE  # the kline whose close priced it
     assert (fill["fee_asset"], fill["liquidity"], fill["version"], fill["qty"]) == (
         "USDT",
         "taker",
@@ -290,6 +291,7 @@ async def test_a_limit_order_rests_until_the_price_crosses_then_fills_as_maker(e
     last = await env.owner.fetchrow("SELECT * FROM trading.fill_events ORDER BY version DESC LIMIT 1")
     assert last is not None
     assert (last["price"], last["liquidity"], last["qty"]) == (97.5, "maker", Decimal("2"))
+    assert last["priced_at_ms"] == NOW + 2 * MINUTE  # the kline that traded through the limit
     assert last["fee"] == Decimal("0.03900000")  # 0.02% maker of 2 x 97.5
 
 

@@ -14,9 +14,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from services.manager.api import health, metrics, operator, orders, positions, risk
+from services.manager.api import bots, fills, health, klines, metrics, operator, orders, positions, risk
 from services.manager.api.backend import ApiDeps, Backend
 from services.manager.api.docs import docs_router
+from services.manager.api.docs.schema import nats_hosts
 from services.manager.api.live import live_router
 from services.manager.api.readmodels import ReadModelMissing
 
@@ -58,14 +59,17 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.middleware("http")(_count_requests)
     for router in (
         orders.router,
+        fills.router,
         positions.router,
+        bots.router,
+        klines.router,
         risk.router,
         operator.router,
         health.router,
         metrics.router,
     ):
         app.include_router(router)
-    app.include_router(docs_router())
+    app.include_router(docs_router(nats_hosts(deps.nats_url)))  # the servers this manager uses
     app.include_router(live_router(deps.live))
     return app
 

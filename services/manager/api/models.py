@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_camel
 from domain.latch import LatchState
 from domain.orders import OrderState
 from domain.positions import PositionState
+from projections.fills import FillRow
 from schemas.risk import BreakerEvent
 
 DECIMAL = "a decimal number as a string, in positional notation"
@@ -74,9 +75,10 @@ class CamelModel(BaseModel):
         cls.__annotations__ = {**fields, **inspect.get_annotations(cls)}
 
     @classmethod
-    def of(cls, source: object) -> Self:
-        """The body showing `source` (a state or payload), decimals in positional notation."""
-        values = {name: getattr(source, name) for name in cls.model_fields}
+    def of(cls, source: object, **extra: Any) -> Self:
+        """The body showing `source` (a state or payload) and the `extra` fields the body adds to it,
+        decimals in positional notation."""
+        values = {name: extra[name] if name in extra else getattr(source, name) for name in cls.model_fields}
         return cls(**{n: decimal_text(v) if isinstance(v, Decimal) else v for n, v in values.items()})
 
 
@@ -89,8 +91,34 @@ class OrderPage(CamelModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
-class Position(CamelModel, of=PositionState, notes={"qty": DECIMAL + " (negative: short)"}):
+class FillView(
+    CamelModel,
+    of=FillRow,
+    notes={
+        "event_id": "the fill event's id (its Nats-Msg-Id; the /ws feed's data.eventId)",
+        "priced_at_ms": "the open time of the 1m kline whose close priced the fill (null: not known)",
+        "position_qty": DECIMAL + ": the bot's position in the symbol after this fill (negative: short)",
+        "avg_entry_price": DECIMAL + ": the position's average entry price after this fill",
+        "realized_pnl": DECIMAL + ": the position's realized PnL after this fill (quote asset, gross)",
+        "fees": DECIMAL + ": the position's fees so far, in the quote asset",
+    },
+):
     pass
+
+
+class FillPage(CamelModel):
+    items: list[FillView]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class Position(CamelModel, of=PositionState, notes={"qty": DECIMAL + " (negative: short)"}):
+    mark_price: float | None = Field(
+        description="the last 1m close of the symbol (the price risk marks it at); null before any kline"
+    )
+    mark_ms: int | None = Field(description="the close time of that kline (UTC milliseconds)")
+    unrealized_pnl: str | None = Field(
+        description=DECIMAL + ": qty x (mark - average entry), quote asset, 1e-8; null without a mark"
+    )
 
 
 class PositionList(CamelModel):

@@ -1,10 +1,12 @@
-"""`POST /risk/resume` and `POST /risk/flatten`: operator requests, accepted here, carried out by risk.
+"""`POST /risk/resume`, `/risk/pause` and `/risk/flatten`: operator requests, accepted here, carried out by
+risk.
 
 The manager never publishes the risk service's subjects (risk.events, risk.commands): it writes an
 audit row and an OperatorRequest on risk.requests.{action} in one transaction and answers 202 with the
-request id; the risk service resumes (as `gordon risk resume` does) or flattens (a manual trip, then
-pause and flatten). A resume while the latch is not halted is refused here with 409; an accepted one
-names the latch version it saw halted, and the risk service refuses it if the latch has moved since.
+request id; the risk service resumes (as `gordon risk resume` does), pauses (a manual trip, then pause)
+or flattens (a manual trip, then pause and flatten). A resume while the latch is not halted is refused
+here with 409; an accepted one names the latch version it saw halted, and the risk service refuses it if
+the latch has moved since.
 """
 
 from __future__ import annotations
@@ -38,6 +40,16 @@ AFTER_FLATTEN = {
         "operationId": "requestResume",
         "requestBody": {"reason": "resume after the flatten"},
         "description": "resume once the flatten has halted the latch",
+    },
+}
+
+
+AFTER_PAUSE = {
+    "LatchAfterPause": {"operationId": "getRisk", "description": "the latch the pause halts"},
+    "ResumeAfterPause": {
+        "operationId": "requestResume",
+        "requestBody": {"reason": "resume after the pause"},
+        "description": "resume once the pause has halted the latch",
     },
 }
 
@@ -94,6 +106,19 @@ async def resume(api: Annotated[Backend, Depends(backend)], body: OperatorBody) 
 async def flatten(api: Annotated[Backend, Depends(backend)], body: OperatorBody) -> Accepted:
     """Ask the risk service to halt, pause every bot and close every position (audited)."""
     return await _request(api, OperatorAction.FLATTEN, body)
+
+
+@router.post(
+    "/risk/pause",
+    operation_id="requestPause",
+    status_code=202,
+    response_model=Accepted,
+    response_model_by_alias=True,
+    responses={**AUTH_RESPONSES, **BAD_BODY, 202: {"links": AFTER_PAUSE}},
+)
+async def pause(api: Annotated[Backend, Depends(backend)], body: OperatorBody) -> Accepted:
+    """Ask the risk service to halt and pause every bot, keeping the positions open (audited)."""
+    return await _request(api, OperatorAction.PAUSE, body)
 
 
 async def _request(

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from domain.orders import OrderStatus
 from services.manager.api.backend import Backend, backend
 from services.manager.api.models import Order, OrderPage
+from services.manager.api.paging import Cursor, Limit, split_page
 from services.manager.api.readmodels import fetch_order, fetch_orders
-
-MAX_LIMIT = 500
 
 router = APIRouter(tags=["trading"])
 
@@ -41,14 +40,13 @@ async def list_orders(
     api: Annotated[Backend, Depends(backend)],
     bot_id: Annotated[UUID | None, Query(alias="botId", description="only this bot's orders")] = None,
     status: Annotated[OrderStatus | None, Query(description="only orders in this status")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 100,
-    cursor: Annotated[UUID | None, Query(description="the `nextCursor` of the previous page")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> OrderPage:
     """Orders newest first (order ids are UUIDv7); a page ends where `nextCursor` says to go on."""
     states = await fetch_orders(api.pool, bot_id, status, before=cursor, limit=limit + 1)
-    more = len(states) > limit
-    items = [Order.of(s) for s in states[:limit]]
-    return OrderPage(items=items, next_cursor=str(states[limit - 1].order_id) if more else None)
+    shown, next_cursor = split_page(states, limit, lambda s: s.order_id)
+    return OrderPage(items=[Order.of(s) for s in shown], next_cursor=next_cursor)
 
 
 @router.get(

@@ -1,4 +1,5 @@
-"""Reads of the trading.* views (the projections' live generations) as the domain's states.
+"""Reads of the trading.* views (the projections' live generations) as the domain's states, of the bots'
+configurations, and of prices through `market_data.v_klines_reader` (the one view services read).
 
 A view is missing until its projection's first generation exists; that is `ReadModelMissing`, which
 the app answers with 503 naming the view, not a 500.
@@ -6,6 +7,8 @@ the app answers with 503 naming the view, not a 500.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -13,9 +16,12 @@ import asyncpg
 from domain.latch import LatchState, open_latch
 from domain.orders import OrderState, OrderStatus
 from domain.positions import PositionState
+from projections.fills import TABLE as FILLS
+from projections.fills import FillRow
 from projections.latch import TABLE as LATCHES
 from projections.orders import TABLE as ORDERS
 from projections.positions import TABLE as POSITIONS
+from schemas.common import Market, Timeframe
 
 
 class ReadModelMissing(LookupError):
@@ -37,6 +43,29 @@ ONE_ORDER = f"SELECT {ORDER_COLUMNS} FROM trading.orders WHERE order_id = $1"
 LIST_POSITIONS = f"""
 SELECT {", ".join(POSITIONS.columns)} FROM trading.positions
 WHERE ($1::uuid IS NULL OR bot_id = $1) ORDER BY bot_id, symbol
+"""
+LIST_FILLS = f"""
+SELECT {", ".join(FILLS.columns)} FROM trading.fills
+WHERE ($1::uuid IS NULL OR bot_id = $1) AND ($2::text IS NULL OR symbol = $2)
+  AND ($3::uuid IS NULL OR fill_id < $3)
+ORDER BY fill_id DESC LIMIT $4
+"""
+LAST_CLOSE = """
+SELECT close, close_time_ms FROM market_data.v_klines_reader
+WHERE market = $1 AND symbol = $2 AND tf = '1m' ORDER BY open_time_ms DESC LIMIT 1
+"""
+KLINE_COLUMNS = "open_time_ms, close_time_ms, open, high, low, close, volume"
+NEWEST_KLINES = f"""
+SELECT {KLINE_COLUMNS} FROM market_data.v_klines_reader
+WHERE market = $1 AND symbol = $2 AND tf = $3 ORDER BY open_time_ms DESC LIMIT $4
+"""
+KLINES_AFTER = f"""
+SELECT {KLINE_COLUMNS} FROM market_data.v_klines_reader
+WHERE market = $1 AND symbol = $2 AND tf = $3 AND open_time_ms > $5 ORDER BY open_time_ms LIMIT $4
+"""
+BOT_CONFIGS = """
+SELECT bot_id, strategy, symbol, market, tf, params::text AS params, desired_state, created_ms
+FROM trading.bot_configs ORDER BY created_ms, bot_id
 """
 ONE_LATCH = f"SELECT {', '.join(LATCHES.columns)} FROM trading.risk_state WHERE latch_id = $1"
 
@@ -62,6 +91,14 @@ async def fetch_order(pool: asyncpg.Pool, order_id: UUID) -> OrderState | None:
     return ORDERS.state(rows[0]) if rows else None
 
 
+async def fetch_fills(
+    pool: asyncpg.Pool, bot_id: UUID | None, symbol: str | None, *, before: UUID | None, limit: int
+) -> list[FillRow]:
+    """Up to `limit` fills with ids below `before`, newest first (fill ids are UUIDv7)."""
+    rows = await _fetch(pool, "fills", LIST_FILLS, bot_id, symbol, before, limit)
+    return [FILLS.state(r) for r in rows]
+
+
 async def fetch_positions(pool: asyncpg.Pool, bot_id: UUID | None) -> list[PositionState]:
     return [POSITIONS.state(r) for r in await _fetch(pool, "positions", LIST_POSITIONS, bot_id)]
 
@@ -70,3 +107,37 @@ async def fetch_latch(pool: asyncpg.Pool, latch_id: str) -> LatchState:
     """The latch as the risk_state projection has it (open, version 0, before any event)."""
     rows = await _fetch(pool, "risk_state", ONE_LATCH, latch_id)
     return LATCHES.state(rows[0]) if rows else open_latch(latch_id)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The last 1m close of a symbol and when that kline closed."""
+
+    price: float
+    close_ms: int
+
+
+async def fetch_marks(
+    pool: asyncpg.Pool, keys: Iterable[tuple[Market, str]]
+) -> dict[tuple[Market, str], Mark]:
+    """The mark of each (market, symbol) that has klines (one indexed lookup each: the few symbols traded)."""
+    marks = {}
+    for market, symbol in set(keys):
+        row = await pool.fetchrow(LAST_CLOSE, market.value, symbol)
+        if row is not None:
+            marks[(market, symbol)] = Mark(float(row["close"]), int(row["close_time_ms"]))
+    return marks
+
+
+async def fetch_klines(
+    pool: asyncpg.Pool, market: Market, symbol: str, tf: Timeframe, *, after: int | None, limit: int
+) -> list[asyncpg.Record]:
+    """Klines oldest first: the newest `limit`, or with `after` the first `limit` opened after it."""
+    if after is None:
+        return list(reversed(await pool.fetch(NEWEST_KLINES, market.value, symbol, tf.value, limit)))
+    return list(await pool.fetch(KLINES_AFTER, market.value, symbol, tf.value, limit, after))
+
+
+async def fetch_bot_configs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """Every configured bot (any desired state), oldest first."""
+    return list(await pool.fetch(BOT_CONFIGS))

@@ -3,6 +3,7 @@ vendored component files (version in the URL, so they are cached for good)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -38,7 +39,7 @@ PAGE_HEADERS = {
 }
 
 
-def docs_router(nats_host: str = DEFAULT_NATS_HOST) -> APIRouter:
+def docs_router(nats_host: str | Sequence[str] = DEFAULT_NATS_HOST) -> APIRouter:
     """Routes for /docs/asyncapi and its files; the schema is generated from the registry now, with
     `nats_host` as its server entry. Every file is read once, here."""
     document = asyncapi_document(nats_host)

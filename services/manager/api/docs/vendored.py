@@ -6,8 +6,9 @@ VENDORED.md says how to refresh them, SHA256SUMS pins their content and `verify(
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from services.manager.api import vendoring
 
 PACKAGE = "@asyncapi/react-component"
 VERSION = "3.2.1"
@@ -24,28 +25,10 @@ SERVED = (BUNDLE, STYLESHEET, *LICENCES)
 
 
 def recorded_checksums() -> dict[str, str]:
-    """SHA256SUMS as {file name: hex digest} (`sha256sum` format: '<digest>  <name>' per line)."""
-    recorded: dict[str, str] = {}
-    for line in CHECKSUMS.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            recorded[name.lstrip("*")] = digest
-    return recorded
-
-
-def sha256(path: Path) -> str:
-    """The hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA256SUMS as {file name: hex digest}."""
+    return vendoring.recorded_checksums(CHECKSUMS)
 
 
 def verify() -> list[str]:
     """One line per problem: a served file not pinned in SHA256SUMS, missing, or changed since pinned."""
-    recorded = recorded_checksums()
-    problems = [f"{name}: not listed in {CHECKSUMS.name}" for name in SERVED if name not in recorded]
-    for name, digest in sorted(recorded.items()):
-        path = VENDOR_DIR / name
-        if not path.is_file():
-            problems.append(f"{name}: missing from {VENDOR_DIR}")
-        elif sha256(path) != digest:
-            problems.append(f"{name}: sha256 differs from {CHECKSUMS.name}: re-vendor it (see VENDORED.md)")
-    return problems
+    return vendoring.verify(VENDOR_DIR, CHECKSUMS, SERVED)

@@ -1,4 +1,5 @@
-"""The live feed's routes: `WS /ws?since=SEQ` and the operator page at `/` (static files, no build step).
+"""The live feed's routes: `WS /ws?since=SEQ` and the operator page at `/` (static files, no build step,
+and the vendored chart library under its versioned URL).
 
 Close codes: 4400 bad `since` (malformed, or ahead of the feed); 4410 what the client missed is gone
 from the stream or over the replay limit (reload the state over REST, reconnect without since);
@@ -14,9 +15,11 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
 from fastapi.responses import FileResponse
 
+from services.manager.api import charts
+from services.manager.api.docs.assets import IMMUTABLE, file_asset
 from services.manager.api.live.client import CLIENT_LEFT, SLOW_CONSUMER, Subscription
 from services.manager.api.live.hub import AHEAD, BadSince, LiveHub
 
@@ -34,7 +37,12 @@ MAX_REASON_BYTES = 123
 """The WebSocket protocol's limit on a close reason."""
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+ASSETS = {
+    "app.js": "text/javascript",
+    "format.js": "text/javascript",
+    "charts.js": "text/javascript",
+    "style.css": "text/css",
+}
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; connect-src 'self'; "
@@ -102,13 +110,25 @@ def live_router(hub: LiveHub | None) -> APIRouter:
     async def operator_page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
-    @router.get("/operator/app.js", include_in_schema=False)
-    async def operator_script() -> FileResponse:
-        return FileResponse(STATIC / "app.js", media_type=ASSETS["app.js"])
+    @router.get("/operator/{name}", include_in_schema=False)
+    async def operator_file(name: str) -> FileResponse:
+        if name not in ASSETS:
+            raise HTTPException(
+                404, f"no operator page file {name!r}; there are: {', '.join(sorted(ASSETS))}"
+            )
+        return FileResponse(STATIC / name, media_type=ASSETS[name])
 
-    @router.get("/operator/style.css", include_in_schema=False)
-    async def operator_style() -> FileResponse:
-        return FileResponse(STATIC / "style.css", media_type=ASSETS["style.css"])
+    chart_files = {name: file_asset(charts.VENDOR_DIR / name, IMMUTABLE) for name in charts.SERVED}
+
+    @router.api_route(charts.URL_PREFIX + "/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def chart_library(request: Request, name: str) -> Response:
+        """The vendored lightweight-charts bundle and its licence."""
+        if name not in chart_files:
+            known = ", ".join(sorted(chart_files))
+            raise HTTPException(
+                404, f"no {charts.PACKAGE} {charts.VERSION} file {name!r}; there are: {known}"
+            )
+        return await chart_files[name].respond(request)
 
     return router
 

@@ -1,9 +1,12 @@
-// The operator page: state from the REST API (GET /positions, /orders, /risk), kept current over /ws.
-// The feed's messages come in stream order; after a drop the page reconnects with ?since=<last seq> and
-// the server replays what it missed. No build step, no external resources.
+// The operator page: state from the REST API (GET /bots, /positions, /orders, /fills, /risk), kept current
+// over /ws. The feed's messages come in stream order; after a drop the page reconnects with ?since=<last
+// seq> and the server replays what it missed. No build step, no external resources. format.js (how values
+// are written) and charts.js (the PnL and price charts) load before it.
 "use strict";
 
 const FILLS_SHOWN = 50;
+const FILLS_KEPT = 1000; // newest fills held (the charts draw them); loaded over REST in pages of 500
+const FILLS_PAGE = 500;
 const ORDERS_SHOWN = 100;
 const EVENTS_SHOWN = 200; // as many as GET /risk returns at most (RecentBreakerEvents keeps 200)
 const POSITIONS_REFRESH_MS = [300, 2000];
@@ -14,11 +17,13 @@ const RELOAD = new Set([4400, 4410]); // the feed cannot resume from our seq: re
 const state = {
   lastSeq: null,
   orders: new Map(), // orderId -> order (REST shape)
-  fills: [],
+  fills: new Map(), // fillId -> fill (GET /fills shape; a live one until REST has it, `live` set)
   events: [],
   latch: null,
   retryMs: 500,
   positionsTimers: [],
+  bots: new Map(), // botId -> bot (GET /bots: its name from its configuration)
+  botOrder: [], // bot ids in the order their colours are given
 };
 
 const $ = (id) => document.getElementById(id);
@@ -38,11 +43,19 @@ function row(cells, fresh) {
 }
 
 function time(ms) {
-  return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) : "—";
+  return utcTime(ms);
 }
 
-function short(id) {
-  return id ? String(id).slice(0, 8) : "—";
+function botName(botId) {
+  const bot = state.bots.get(botId);
+  return bot ? bot.name : idTail(botId);
+}
+
+function botCell(botId) {
+  const td = idCell(botId, botName(botId));
+  td.style.setProperty("--swatch", botColor(botId));
+  td.classList.add("bot");
+  return td;
 }
 
 function notice(text) {
@@ -81,6 +94,8 @@ function renderLatch() {
     details.append(dt, dd);
   }
   $("resume").disabled = !latch.halted;
+  $("pause").disabled = latch.halted; // already halted: resume, or flatten what is still open
+  $("flatten").disabled = false;
 }
 
 function renderEvents() {
@@ -92,30 +107,46 @@ function renderEvents() {
   );
 }
 
+function sign(value) {
+  const number = Number(value);
+  return number > 0 ? "gain" : number < 0 ? "loss" : "";
+}
+
 function renderPositions(items) {
   const body = $("positions").tBodies[0];
   body.replaceChildren(
     ...items.map((p) =>
       row([
-        cell(short(p.botId)), cell(p.symbol), cell(p.market), cell(p.qty), cell(p.avgEntryPrice),
-        cell(p.realizedPnl), cell(p.fees), cell(time(p.updatedMs)),
+        botCell(p.botId), cell(`${p.symbol} ${p.market}`), numberCell(p.qty, "qty"),
+        numberCell(p.avgEntryPrice, "price"), numberCell(p.markPrice, "price"),
+        numberCell(p.unrealizedPnl, "money", sign(p.unrealizedPnl)), numberCell(p.realizedPnl, "money", sign(p.realizedPnl)),
+        numberCell(p.fees, "money"), cell(time(p.updatedMs)),
       ]),
     ),
   );
 }
 
+function newestFills() {
+  // Fill ids are UUIDv7: their text sorts by time.
+  return [...state.fills.values()].sort((a, b) => (a.fillId < b.fillId ? 1 : -1));
+}
+
 function renderFills() {
+  const fills = newestFills();
+  if (fills.length > FILLS_KEPT) state.fills = new Map(fills.slice(0, FILLS_KEPT).map((f) => [f.fillId, f]));
   const body = $("fills").tBodies[0];
   body.replaceChildren(
-    ...state.fills.map((f) => {
+    ...fills.slice(0, FILLS_SHOWN).map((f) => {
       const tr = row(
         [
-          cell(time(f.tsMs)), cell(f.seq), cell(short(f.botId)), cell(f.symbol), cell(f.side, f.side),
-          cell(f.qty), cell(f.price), cell(`${f.fee} ${f.feeAsset}`),
+          cell(time(f.tsMs)), idCell(f.fillId), botCell(f.botId), cell(f.symbol), cell(f.side, f.side),
+          numberCell(f.qty, "qty"), numberCell(f.price, "price"), numberCell(f.fee, "money"), cell(f.feeAsset),
+          numberCell(f.realizedPnl, "money", sign(f.realizedPnl)),
         ],
         f.fresh,
       );
       tr.dataset.fillId = f.fillId;
+      if (f.seq !== undefined) tr.dataset.seq = String(f.seq);
       return tr;
     }),
   );
@@ -130,8 +161,8 @@ function renderOrders() {
     ...orders.map((o) => {
       const tr = row(
         [
-          cell(short(o.orderId)), cell(short(o.botId)), cell(o.symbol), cell(o.side, o.side), cell(o.orderType),
-          cell(o.qty), cell(o.filledQty), cell(o.status), cell(time(o.updatedMs)),
+          idCell(o.orderId), botCell(o.botId), cell(o.symbol), cell(o.side, o.side), cell(o.orderType),
+          numberCell(o.qty, "qty"), numberCell(o.filledQty, "qty"), cell(o.status), cell(time(o.updatedMs)),
         ],
         o.fresh,
       );
@@ -142,6 +173,12 @@ function renderOrders() {
 }
 
 // --- REST state --------------------------------------------------------------------------------
+
+async function loadBots() {
+  const page = await getJson("/bots");
+  state.bots = new Map(page.items.map((b) => [b.botId, b]));
+  for (const bot of page.items) if (!state.botOrder.includes(bot.botId)) state.botOrder.push(bot.botId);
+}
 
 async function loadPositions() {
   renderPositions((await getJson("/positions")).items);
@@ -156,6 +193,27 @@ async function loadOrders() {
   renderOrders();
 }
 
+function mergeFills(items) {
+  // A fill is one event: the REST row (with the position it left) replaces the live copy of it.
+  for (const fill of items) {
+    const known = state.fills.get(fill.fillId);
+    state.fills.set(fill.fillId, known ? { ...fill, seq: known.seq, fresh: known.fresh } : fill);
+  }
+}
+
+async function loadFills(pages) {
+  let cursor = null;
+  for (let i = 0; i < pages; i += 1) {
+    const query = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const page = await getJson(`/fills?limit=${FILLS_PAGE}${query}`);
+    mergeFills(page.items);
+    cursor = page.nextCursor;
+    if (!cursor) break;
+  }
+  renderFills();
+  drawCharts();
+}
+
 async function loadRisk() {
   const risk = await getJson("/risk");
   if (!state.latch || state.latch.version <= risk.latch.version) state.latch = risk.latch;
@@ -166,7 +224,8 @@ async function loadRisk() {
 
 async function loadAll() {
   try {
-    await Promise.all([loadPositions(), loadOrders(), loadRisk()]);
+    await loadBots(); // names first: every table shows them
+    await Promise.all([loadPositions(), loadOrders(), loadFills(FILLS_KEPT / FILLS_PAGE), loadRisk()]);
     notice("");
   } catch (error) {
     notice(`could not load the state: ${error.message}`);
@@ -174,20 +233,25 @@ async function loadAll() {
 }
 
 function refreshPositionsSoon() {
-  // Positions are folded from fills by a projection that lags the feed a little: ask shortly after the
-  // last fill, and once more later in case the projection had not caught up yet.
+  // Positions (and each fill's position after it) are folded from fills by projections that lag the feed
+  // a little: ask shortly after the last fill, and once more later in case they had not caught up yet.
   for (const timer of state.positionsTimers) clearTimeout(timer);
   state.positionsTimers = POSITIONS_REFRESH_MS.map((ms) =>
-    setTimeout(() => loadPositions().catch((e) => notice(e.message)), ms),
+    setTimeout(() => Promise.all([loadPositions(), loadFills(1)]).catch((e) => notice(e.message)), ms),
   );
 }
 
 // --- the live feed -----------------------------------------------------------------------------
 
 function applyFill(seq, data) {
-  state.fills.unshift({ ...data, seq, fresh: true });
-  state.fills.length = Math.min(state.fills.length, FILLS_SHOWN);
+  const known = state.fills.get(data.fillId);
+  if (known) {
+    known.seq = seq; // already loaded over REST (or a replay after a reconnect): the same fill, once
+  } else {
+    state.fills.set(data.fillId, { ...data, seq, live: true, fresh: true });
+  }
   renderFills();
+  drawCharts();
   refreshPositionsSoon();
 }
 
@@ -253,43 +317,47 @@ function connect() {
   };
 }
 
-// --- the resume button -------------------------------------------------------------------------
+// --- the operator's requests: pause, flatten, resume ------------------------------------------------
 
-async function resume(event) {
-  event.preventDefault();
+const ACTIONS = ["pause", "flatten", "resume"];
+
+async function request(action) {
+  const form = $("operator-form");
+  if (!form.reportValidity()) return; // the token and a reason are required
   const token = $("token").value.trim();
   const reason = $("reason").value.trim();
   const actor = $("actor").value.trim();
   sessionStorage.setItem(TOKEN_KEY, token);
   sessionStorage.setItem(ACTOR_KEY, actor);
-  const result = $("resume-result");
-  result.textContent = "sending…";
+  const result = $("request-result");
+  result.textContent = `sending ${action}…`;
   try {
-    const response = await fetch("/risk/resume", {
+    const response = await fetch(`/risk/${action}`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
       body: JSON.stringify(actor ? { reason, actor } : { reason }),
     });
     const body = await response.json().catch(() => ({}));
     if (response.status === 202) {
-      result.textContent = `resume accepted (request ${body.requestId}); the latch changes when risk carries it out`;
+      result.textContent = `${action} accepted (request ${body.requestId}); the latch changes when risk carries it out`;
     } else if (response.status === 401) {
       result.textContent = "the token was refused";
     } else {
       const why = typeof body.detail === "string" ? body.detail : body.message || "";
-      result.textContent = `refused (HTTP ${response.status}): ${why}`;
+      result.textContent = `${action} refused (HTTP ${response.status}): ${why}`;
     }
   } catch (error) {
-    result.textContent = `could not send: ${error.message}`;
+    result.textContent = `could not send ${action}: ${error.message}`;
   }
 }
 
 function start() {
   $("token").value = sessionStorage.getItem(TOKEN_KEY) || "";
   $("actor").value = sessionStorage.getItem(ACTOR_KEY) || "";
-  $("resume-form").addEventListener("submit", resume);
+  $("operator-form").addEventListener("submit", (event) => event.preventDefault());
+  for (const action of ACTIONS) $(action).addEventListener("click", () => request(action));
   connect();
-  loadAll();
+  loadAll().then(startPricePolling);
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -17,7 +17,7 @@
       schemas: true,
       errors: true,
     },
-    expand: { messageExamples: false },
+    expand: { messageExamples: true }, // the declared examples (schemas/ EXAMPLES), not generated ones
     sidebar: { showServers: "byDefault", showOperations: "byDefault" },
   };
 
