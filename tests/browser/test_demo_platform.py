@@ -84,6 +84,10 @@ async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     page = probe.page
     await page.goto(f"{demo}/")
     await page.locator('#connection[data-state="live"]').wait_for(timeout=SHOW_MS)
+    for service in ("manager", "data", "bot", "executor", "risk"):  # one readiness tile each, all ready
+        await page.locator(f'#readiness .tile[data-service="{service}"][data-ready="true"]').wait_for(
+            timeout=SHOW_MS
+        )
 
     # Both charts draw what the platform made: PnL lines for both bots, candles and fills per symbol.
     both = (

@@ -351,6 +351,42 @@ async function request(action) {
   }
 }
 
+// --- readiness ---------------------------------------------------------------------------------
+
+const READINESS_EVERY_MS = 5000;
+
+function tile(name, ready, detail) {
+  const el = document.createElement("div");
+  el.className = "tile";
+  el.dataset.service = name;
+  el.dataset.ready = String(ready);
+  const title = document.createElement("strong");
+  title.textContent = name;
+  const note = document.createElement("span");
+  note.textContent = ready ? "ready" : `not ready: ${detail}`;
+  el.append(title, note);
+  el.title = detail;
+  return el;
+}
+
+async function loadReadiness() {
+  // /healthz answers 503 with the same body when a check fails: read it either way.
+  const tiles = [];
+  try {
+    const response = await fetch("/healthz", { headers: { Accept: "application/json" } });
+    const health = await response.json();
+    tiles.push(tile("manager", health.status === "ok", (health.failed || []).join(", ")));
+    for (const [name, result] of Object.entries(health.services || {})) {
+      tiles.push(tile(name, result.ok, result.detail));
+    }
+  } catch (error) {
+    tiles.push(tile("manager", false, `no answer: ${error.message}`));
+  }
+  const panel = $("readiness");
+  panel.replaceChildren(...tiles);
+  panel.dataset.loaded = "true";
+}
+
 function start() {
   $("token").value = sessionStorage.getItem(TOKEN_KEY) || "";
   $("actor").value = sessionStorage.getItem(ACTOR_KEY) || "";
@@ -358,6 +394,8 @@ function start() {
   for (const action of ACTIONS) $(action).addEventListener("click", () => request(action));
   connect();
   loadAll().then(startPricePolling);
+  loadReadiness();
+  setInterval(loadReadiness, READINESS_EVERY_MS);
 }
 
 document.addEventListener("DOMContentLoaded", start);
