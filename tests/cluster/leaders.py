@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
 
 from gordon.runtime.nats_cluster import NatsCluster, stream_leader, wait_until_current
 from producers.drain.runner import connect_nats
@@ -15,6 +18,22 @@ from tests.conftest import small_spec
 from tests.outbox.conftest import count_unpublished
 
 REPLICAS = 3
+
+T = TypeVar("T")
+
+
+async def settled(read: Callable[[], Awaitable[T]], within_s: float = 30.0) -> T:
+    """`read()` asked again while the cluster answers 503 or times out: a node that rejoins after a kill
+    can move a stream's leadership once more, and a JetStream API call in that moment finds no leader."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
+        try:
+            return await read()
+        except (NatsError, TimeoutError):
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 async def replicated_streams(urls: str) -> NatsClient:

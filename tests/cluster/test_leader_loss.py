@@ -26,7 +26,14 @@ from projections import generations, tracking
 from projections.orders import OrdersProjection
 from projections.verify import verify
 from schemas import REGISTRY
-from tests.cluster.leaders import REPLICAS, all_published, elected_after_loss, replicated_streams, stream_has
+from tests.cluster.leaders import (
+    REPLICAS,
+    all_published,
+    elected_after_loss,
+    replicated_streams,
+    settled,
+    stream_has,
+)
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -96,7 +103,7 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
     try:
         writing = asyncio.create_task(write_at_rate(database, events, RATE, load))
         await wait_until(lambda: stream_has(client, BUS, len(events) // 3), "a third of the load", 60)
-        leader = await stream_leader(js, BUS)
+        leader = await settled(lambda: stream_leader(js, BUS))
         assert leader is not None
         killed_at = time.monotonic()
         cluster.kill(leader)
@@ -109,9 +116,9 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
         gap = clock.gap_after(killed_at)
         for stream in (BUS, HISTORY):
             await wait_until_current(js, stream, REPLICAS, within_s=90)
-        bus_count = (await js.stream_info(BUS)).state.messages
+        bus_count = (await settled(lambda: js.stream_info(BUS))).state.messages
         await wait_until(lambda: stream_has(client, HISTORY, bus_count), "history to source the bus", 60)
-        last = (await js.stream_info(HISTORY)).state.last_seq
+        last = (await settled(lambda: js.stream_info(HISTORY))).state.last_seq
         await wait_until(lambda: _folded(owner, last), "the live projection to fold the history", 60)
         assert not draining.done(), "the drain stopped by itself"
         assert not folding.done(), f"the projection runners stopped: {folding}"
@@ -122,12 +129,14 @@ async def test_sigkilled_stream_leader_loses_and_duplicates_nothing(
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(task, 20)
     committed = await outbox_event_ids(database)
-    missing, duplicated = exactly_once(committed, await copies_by_msg_id(js, BUS))
-    history_missing, history_duplicated = exactly_once(committed, await copies_by_msg_id(js, HISTORY))
+    missing, duplicated = exactly_once(committed, await settled(lambda: copies_by_msg_id(js, BUS)))
+    history_missing, history_duplicated = exactly_once(
+        committed, await settled(lambda: copies_by_msg_id(js, HISTORY))
+    )
     state = await _tracking(owner)
     applied, skipped = _counted("applied") - applied_before, _counted("duplicates") - skipped_before
     resumed = sum("resuming from its tracking row" in r.getMessage() for r in caplog.records)
-    checked = await verify(database, projector, js, ORDERS)
+    checked = await settled(lambda: verify(database, projector, js, ORDERS))
     orders = await owner.fetchval("SELECT count(*) FROM trading.orders WHERE version = 2")
     await owner.close()
     for c in (client, drain_client):

@@ -16,7 +16,14 @@ from producers.drain.config import DrainConfig
 from producers.drain.runner import connect_nats
 from producers.drain.worker import Drain
 from schemas import REGISTRY
-from tests.cluster.leaders import REPLICAS, all_published, elected_after_loss, replicated_streams, stream_has
+from tests.cluster.leaders import (
+    REPLICAS,
+    all_published,
+    elected_after_loss,
+    replicated_streams,
+    settled,
+    stream_has,
+)
 from tests.cluster.load import (
     Load,
     copies_by_msg_id,
@@ -54,7 +61,7 @@ async def test_leader_loss_under_fast_batches_loses_and_duplicates_nothing(
     try:
         writing = asyncio.create_task(write_at_rate(database, events, RATE, load))
         await wait_until(lambda: stream_has(client, BUS, len(events) // 3), "a third of the load", 60)
-        leader = await stream_leader(js, BUS)
+        leader = await settled(lambda: stream_leader(js, BUS))
         assert leader is not None
         cluster.kill(leader)
         new_leader = await elected_after_loss(cluster, BUS, leader)
@@ -64,7 +71,7 @@ async def test_leader_loss_under_fast_batches_loses_and_duplicates_nothing(
         await wait_until(lambda: all_published(database), "every outbox row to be published", 90)
         for stream in (BUS, HISTORY):
             await wait_until_current(js, stream, REPLICAS, within_s=90)
-        bus_count = (await js.stream_info(BUS)).state.messages
+        bus_count = (await settled(lambda: js.stream_info(BUS))).state.messages
         await wait_until(lambda: stream_has(client, HISTORY, bus_count), "history to source the bus", 60)
         assert not draining.done(), "the drain stopped by itself"
     finally:
@@ -72,8 +79,10 @@ async def test_leader_loss_under_fast_batches_loses_and_duplicates_nothing(
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(draining, 20)
     committed = await outbox_event_ids(database)
-    missing, duplicated = exactly_once(committed, await copies_by_msg_id(js, BUS))
-    history_missing, history_duplicated = exactly_once(committed, await copies_by_msg_id(js, HISTORY))
+    missing, duplicated = exactly_once(committed, await settled(lambda: copies_by_msg_id(js, BUS)))
+    history_missing, history_duplicated = exactly_once(
+        committed, await settled(lambda: copies_by_msg_id(js, HISTORY))
+    )
     order_of = {str(e.event_id): (e.order_id, e.version) for e in events}
     versions: dict[object, list[int]] = {}
     for message in await stored(js, BUS):

@@ -82,6 +82,14 @@ async def test_no_drain_and_no_durable_are_named(serve_api: ServeApi) -> None:
     assert "no session holds the drain leader lock" in checks["drainLeader"]["detail"]
 
 
+async def test_readiness_answers_the_failing_report_with_200(serve_api: ServeApi) -> None:
+    api = await serve_api(health=POLICY)
+    probe, report = await api.get("/healthz"), await api.get("/readiness")
+    assert (probe.status_code, report.status_code) == (503, 200)
+    assert report.json()["status"] == "failing"
+    assert report.json()["failed"] == probe.json()["failed"] == ["durable:manager-risk", "drainLeader"]
+
+
 async def test_a_missing_stream_is_named(platform: None, serve_api: ServeApi, nats: NatsClient) -> None:
     await nats.jetstream().delete_stream(REGISTRY.dead_letters.name)
     status, body = await healthz(serve_api)

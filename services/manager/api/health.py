@@ -1,4 +1,5 @@
-"""`GET /healthz`: 200 when every check passes, 503 naming each failed check and why.
+"""`GET /healthz`: 200 when every check passes, 503 naming each failed check and why; `GET /readiness`:
+the same report, always 200, for a page or a dashboard that reads it (a probe reads the status code).
 
 Checks (each bounded by the policy's timeout, run concurrently):
 - `postgres`: a query as gordon_manager;
@@ -198,3 +199,9 @@ async def healthz(api: Annotated[Backend, Depends(backend)]) -> JSONResponse:
     return JSONResponse(
         found.model_dump(mode="json", by_alias=True), status_code=503 if found.failed else 200
     )
+
+
+@router.get("/readiness", operation_id="readiness", response_model=Health, response_model_by_alias=True)
+async def readiness(api: Annotated[Backend, Depends(backend)]) -> Health:
+    """The /healthz report answered 200 whatever it says: a failed check is news to show, not an error."""
+    return await health(api)

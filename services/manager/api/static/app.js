@@ -370,10 +370,10 @@ function tile(name, ready, detail) {
 }
 
 async function loadReadiness() {
-  // /healthz answers 503 with the same body when a check fails: read it either way.
+  // /readiness is /healthz's report answered 200 (a browser logs every 503 as an error).
   const tiles = [];
   try {
-    const response = await fetch("/healthz", { headers: { Accept: "application/json" } });
+    const response = await fetch("/readiness", { headers: { Accept: "application/json" } });
     const health = await response.json();
     tiles.push(tile("manager", health.status === "ok", (health.failed || []).join(", ")));
     for (const [name, result] of Object.entries(health.services || {})) {
