@@ -19,8 +19,9 @@ from services.risk.breakers import Breach
 
 SeriesKey = tuple[Market, str]
 
-MIN_RETURNS = 5
-"""Fewer common returns than this make no correlation of a pair (two points always correlate fully)."""
+MIN_RETURNS = 30
+"""Fewer common returns than this make no correlation of a pair: two independent series of a few points
+correlate strongly by chance (30 keep a 0.9 by chance out of reach), two points always fully."""
 
 
 class CloseWindows:
