@@ -3,8 +3,12 @@ each described as it is evaluated, and the macro row's threshold made a relative
 
 Revision 0005 seeded these three disabled and "declared". The risk service now evaluates them (see
 services/risk/correlation.py, vpin.py, macro.py). Macro was seeded as a z-score of 3.0; it is evaluated as
-the relative change of DXY or VIX over the window, so its threshold is 0.2 (a 20% move) and its window
-three days, which holds two daily observations. Risk's role already reads the two views (revision 0010).
+the relative change of DXY or VIX over the window, so its threshold is 0.25 (a 25% move) over two hours
+(the series are hourly): a VIX jump of 15 points trips it, VIX's ordinary hourly moves (under 11% over two
+hours in 60 simulated days of the data service's walk) do not. One threshold serves both series, so a DXY
+shock (a 2% move is large for DXY) trips it only with a threshold that low, where VIX's ordinary moves
+would trip it too. The seeded VPIN of calm flow stays under 0.36 and independent symbols correlate near
+0 over a day, well under 0.8 and 0.9. Risk's role already reads the two views (revision 0010).
 
 Revision ID: 0012
 Revises: 0010
@@ -36,8 +40,8 @@ EVALUATED: list[Row] = [
     (
         "macro",
         True,
-        0.2,
-        259_200_000,
+        0.25,
+        7_200_000,
         "Halt when DXY or VIX moved by more than this fraction (either way) within the window",
     ),
     (

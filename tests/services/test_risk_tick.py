@@ -1,5 +1,6 @@
 """The risk service's tick against real NATS and PostgreSQL with an injected clock: correlation from
-klines on the bus, VPIN and macro from rows the data writer stores behind their reader views, a
+klines on the bus, VPIN and macro from the data service's generators running a toxic-flow and a VIX-shock
+scenario (stored as gordon_data_writer, read through the reader views), a
 risk_config threshold changed while it runs, and a held breach that trips once. Each trip pauses and
 flattens through the one trip path."""
 
@@ -18,10 +19,12 @@ from producers.publisher import NatsPublisher
 from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import CommandKind
-from services.risk import macro, vpin
+from services.data.generators.scenario import MacroShock, Scenario, ToxicFlow
 from services.risk.service import REFRESH_MS, RiskService, build
+from services.runtime import ServiceRuntime
 from settings import roles
 from tests.services.risk_events import kline
+from tests.services.test_data_extras import LEAD, ManualClock, candles, feed
 from tests.services.test_risk_service import START_MS, Clock, eventually, fetch, outbox_commands, settled
 
 BOTS = {
@@ -29,7 +32,9 @@ BOTS = {
     "ETHUSDT": UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f61"),
 }
 MINUTE = 60_000
+HOUR = 3_600_000
 DAY = 86_400_000
+DAY_0 = 1_704_067_200_000  # 2024-01-01T00:00Z: where the generated market starts
 BASE = [0.01, -0.02, 0.015, -0.005, 0.02, -0.01, 0.005, -0.015, 0.012, -0.008] * 4
 NOISE = [0.004, -0.003, 0.001, 0.005, -0.004, 0.002, -0.005, 0.003, -0.001, 0.002] * 4
 
@@ -97,13 +102,14 @@ async def assert_one_trip_paused_and_flattened(database: str, breaker: str) -> a
 @pytest.fixture
 async def start(
     database: str, nats_url: str, fresh_bus: Callable[[], Awaitable[None]]
-) -> AsyncIterator[Callable[[], Awaitable[tuple[RiskService, Clock]]]]:
-    """Start the service (its own 30 Hz loop idle: the test ticks by hand) once the test set its rows."""
+) -> AsyncIterator[Callable[[int], Awaitable[tuple[RiskService, Clock]]]]:
+    """`start(now_ms)`: the service (its own 30 Hz loop idle: the test ticks by hand) with its clock at
+    `now_ms`, started once the test set its rows."""
     await fresh_bus()
     started: list[RiskService] = []
 
-    async def go() -> tuple[RiskService, Clock]:
-        clock = Clock(START_MS)
+    async def go(now_ms: int = START_MS) -> tuple[RiskService, Clock]:
+        clock = Clock(now_ms)
         service = build(
             nats_url=nats_url,
             database_url=database,
@@ -121,10 +127,10 @@ async def start(
 
 
 async def test_correlated_klines_trip_the_correlation_breaker_once(
-    start: Callable[[], Awaitable[tuple[RiskService, Clock]]], database: str, nats: NatsClient
+    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]], database: str, nats: NatsClient
 ) -> None:
     await configure_bots(database, ["BTCUSDT", "ETHUSDT"])
-    service, clock = await start()
+    service, clock = await start(START_MS)
     btc, eth = closes_of(BASE[:30], 100.0), closes_of([3 * r for r in BASE[:30]], 50.0)
     # 30 closes each, 29 returns: too few to correlate.
     await publish_closes(nats, "BTCUSDT", btc[:30])
@@ -149,11 +155,11 @@ async def test_correlated_klines_trip_the_correlation_breaker_once(
 
 
 async def test_a_threshold_changed_in_risk_config_takes_effect_at_the_next_refresh(
-    start: Callable[[], Awaitable[tuple[RiskService, Clock]]], database: str, nats: NatsClient
+    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]], database: str, nats: NatsClient
 ) -> None:
     await configure_bots(database, ["BTCUSDT", "ETHUSDT"])
     await set_breaker(database, "correlation", threshold=0.99)
-    service, clock = await start()
+    service, clock = await start(START_MS)
     eth_returns = [2 * b + 3 * n for b, n in zip(BASE[:31], NOISE[:31], strict=True)]  # correlation 0.926
     await publish_closes(nats, "BTCUSDT", closes_of(BASE[:31], 100.0))
     await publish_closes(nats, "ETHUSDT", closes_of(eth_returns, 50.0))
@@ -169,53 +175,72 @@ async def test_a_threshold_changed_in_risk_config_takes_effect_at_the_next_refre
     await assert_one_trip_paused_and_flattened(database, "correlation")
 
 
-async def test_a_vpin_spike_of_a_traded_symbol_trips_the_vpin_breaker(
-    start: Callable[[], Awaitable[tuple[RiskService, Clock]]],
+@pytest.fixture
+async def generate(database: str, nats_url: str) -> Callable[[int, Scenario], Awaitable[None]]:
+    """`generate(hours, scenario)`: the data service's generators write `hours` of BTCUSDT from DAY_0 on
+    (klines, aggregated trades, VPIN, macro) as gordon_data_writer, as its ingest does."""
+
+    async def go(hours: int, scenario: Scenario) -> None:
+        runtime = ServiceRuntime(Service.DATA, nats_url, database, ManualClock(DAY_0))
+        await runtime.open()
+        try:
+            await feed(runtime, candles(LEAD, DAY_0, hours * 60), scenario=scenario)
+        finally:
+            await runtime.close()
+
+    return go
+
+
+async def test_the_toxic_flow_scenario_trips_the_vpin_breaker(
+    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]],
+    generate: Callable[[int, Scenario], Awaitable[None]],
     database: str,
     dsn_for: Callable[[str, str], str],
 ) -> None:
-    writer = dsn_for(database, roles.DATA_WRITER)
-    insert = "INSERT INTO market_data.metrics (symbol, metric, ts_ms, value) VALUES ($1, 'vpin', $2, $3)"
     await configure_bots(database, ["BTCUSDT"])
-    await execute(writer, insert, "BTCUSDT", START_MS - 600_000, 0.5)
-    await execute(writer, insert, "ETHUSDT", START_MS - 600_000, 0.99)  # no bot trades it
-    await execute(writer, insert, "BTCUSDT", START_MS - 7_200_000, 0.95)  # older than the 1 h window
-    service, clock = await start()
+    await set_breaker(database, "connectivity", enabled=False)  # no klines on the bus here
+    await generate(4, Scenario(toxic_flows=(ToxicFlow(DAY_0 + 2 * HOUR, DAY_0 + 4 * HOUR, buy_share=0.98),)))
+    writer = dsn_for(database, roles.DATA_WRITER)
+    await execute(  # a spike of a symbol no bot trades changes nothing
+        writer,
+        "INSERT INTO market_data.metrics (symbol, metric, ts_ms, value) VALUES ('ETHUSDT', 'vpin', $1, 0.99)",
+        DAY_0 + 2 * HOUR,
+    )
+    service, clock = await start(DAY_0 + 2 * HOUR)  # the calm flow's VPIN is the latest by then
     assert await service.tick() == []
-    await execute(writer, insert, "BTCUSDT", START_MS - 1_000, 0.93)
-    assert await service.tick() == []  # the view is read at its own cadence
-    clock.now_ms += vpin.READ_EVERY_MS
+    clock.now_ms = DAY_0 + 4 * HOUR  # two hours of one-sided flow later
     (event,) = await service.tick()
-    assert (event.breaker.value, event.value, event.threshold) == ("vpin", 0.93, 0.8)
-    assert "BTCUSDT VPIN 0.930" in event.message
+    assert event.breaker.value == "vpin"
+    assert event.value is not None
+    assert event.value > 0.9
+    assert event.threshold == 0.8
+    assert event.message.startswith("BTCUSDT VPIN ")
     await assert_one_trip_paused_and_flattened(database, "vpin")
 
 
-async def test_a_vix_shock_trips_the_macro_breaker(
-    start: Callable[[], Awaitable[tuple[RiskService, Clock]]],
+async def test_the_vix_shock_scenario_trips_the_macro_breaker(
+    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]],
+    generate: Callable[[int, Scenario], Awaitable[None]],
     database: str,
-    dsn_for: Callable[[str, str], str],
 ) -> None:
-    writer = dsn_for(database, roles.DATA_WRITER)
-    insert = "INSERT INTO market_data.macro_data (series, ts_ms, value) VALUES ($1, $2, $3)"
-    for series, before, after in (("dxy", 104.0, 104.3), ("vix", 16.0, 16.5)):
-        await execute(writer, insert, series, START_MS - 2 * DAY, before)
-        await execute(writer, insert, series, START_MS - DAY, after)
-    await execute(writer, insert, "vix", START_MS - 4 * DAY, 8.0)  # outside the three-day window
-    service, clock = await start()
+    await set_breaker(database, "connectivity", enabled=False)
+    await generate(4, Scenario(macro_shocks=(MacroShock(DAY_0 + 3 * HOUR, dxy_pct=0.0, vix_points=15.0),)))
+    service, clock = await start(DAY_0 + 2 * HOUR + 30 * MINUTE)  # hourly points at 1 h and 2 h: calm
     assert await service.tick() == []
-    await execute(writer, insert, "vix", START_MS, 24.0)
-    clock.now_ms += macro.READ_EVERY_MS
+    clock.now_ms = DAY_0 + 3 * HOUR + 30 * MINUTE  # the 2 h and 3 h points: the jump
     (event,) = await service.tick()
-    assert (event.breaker.value, event.value, event.threshold) == ("macro", 0.5, 0.2)
-    assert event.message.startswith("VIX moved +50.00%")
+    assert event.breaker.value == "macro"
+    assert event.value is not None
+    assert event.value > 0.5
+    assert event.threshold == 0.25
+    assert event.message.startswith("VIX moved +")
     await assert_one_trip_paused_and_flattened(database, "macro")
 
 
 async def test_the_tick_trips_connectivity_by_the_clock(
-    start: Callable[[], Awaitable[tuple[RiskService, Clock]]], database: str
+    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]], database: str
 ) -> None:
-    service, clock = await start()
+    service, clock = await start(START_MS)
     clock.now_ms += 180_000
     assert await service.tick() == []
     clock.now_ms += 1
