@@ -7,8 +7,9 @@ the relative change of DXY or VIX over the window, so its threshold is 0.25 (a 2
 (the series are hourly): a VIX jump of 15 points trips it, VIX's ordinary hourly moves (under 11% over two
 hours in 60 simulated days of the data service's walk) do not. One threshold serves both series, so a DXY
 shock (a 2% move is large for DXY) trips it only with a threshold that low, where VIX's ordinary moves
-would trip it too. The seeded VPIN of calm flow stays under 0.36 and independent symbols correlate near
-0 over a day, well under 0.8 and 0.9. Risk's role already reads the two views (revision 0010).
+would trip it too. The seeded VPIN of calm flow stays well under 0.8 (under 0.5 in the data service's
+scenario test) and its independent symbols' returns correlate near 0 over a day, far from 0.9. Risk's
+role already reads the two views (revision 0010).
 
 Revision ID: 0012
 Revises: 0010

@@ -9,6 +9,9 @@ import pytest
 
 from schemas.common import Market
 from schemas.risk import Breaker
+from services.data.generators.macro import macro_at
+from services.data.generators.scenario import CALM, MacroShock, Scenario
+from services.data.service import DEFAULT_SEED
 from services.risk.breakers import Reading
 from services.risk.cadence import Cadence
 from services.risk.correlation import (
@@ -146,6 +149,40 @@ def test_macro_trips_on_a_shock_either_way_within_the_window() -> None:
     assert "DXY moved -25.00%" in fall.message
     assert check_macro(spike, day, 3 * day, 0.5) is None  # equal is not beyond
     assert check_macro(spike, day, day - 1, 0.2) is None  # one point left in the window: no change
+
+
+def walk_trips(
+    scenario: Scenario, hours: int, threshold: float = 0.25, window_ms: int = 7_200_000
+) -> list[int]:
+    """The hours at which the macro breaker trips over the data service's seeded hourly walk."""
+    hour, start = 3_600_000, 1_704_067_200_000
+    points: dict[str, list[Reading]] = {"dxy": [], "vix": []}
+    trips = []
+    for h in range(hours):
+        ts = start + h * hour
+        for series, known in points.items():
+            previous = known[-1].value if known else None
+            point = macro_at(series, previous, seed=DEFAULT_SEED, ts_ms=ts, scenario=scenario)
+            known.append(Reading(point.ts_ms, point.value))
+        if check_macro(points, ts, window_ms, threshold) is not None:
+            trips.append(h)
+    return trips
+
+
+def test_the_default_macro_row_ignores_the_calm_walk_and_catches_a_vix_shock() -> None:
+    # 60 days of the seeded walk: VIX's ordinary two-hour moves stay under 11%, far from 25%.
+    assert walk_trips(CALM, 60 * 24) == []
+    assert walk_trips(CALM, 60 * 24, threshold=0.11) == []
+    shock = Scenario(
+        macro_shocks=(MacroShock(1_704_067_200_000 + 100 * 3_600_000, dxy_pct=0.0, vix_points=15.0),)
+    )
+    assert walk_trips(shock, 200)[:1] == [100]
+    # A 2% DXY shock is lost under that threshold; at one low enough for it, VIX's ordinary moves trip too.
+    dxy = Scenario(
+        macro_shocks=(MacroShock(1_704_067_200_000 + 100 * 3_600_000, dxy_pct=2.0, vix_points=0.0),)
+    )
+    assert walk_trips(dxy, 200) == []
+    assert walk_trips(CALM, 200, threshold=0.015) != []
 
 
 def test_cadence_is_due_by_the_clock_and_when_forgotten() -> None:
