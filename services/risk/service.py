@@ -10,7 +10,7 @@ correlation (the bots' symbols' 1m returns), VPIN (market_data.v_metrics_reader)
 A tick is in-memory work only: risk_config, the bots' symbols and the latch head are re-read every
 `REFRESH_MS`, the VPIN and macro views at their own slower cadences (vpin.READ_EVERY_MS,
 macro.READ_EVERY_MS) or as soon as their window changes, all by the injected clock; the correlation is
-recomputed only when a 1m close arrived. A breach of a breaker already tripped costs nothing.
+recomputed only when a 1m close arrived. A breach of a breaker already tripped costs no query.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ class RiskService:
     last_kline_ms: int = 0
     symbols: frozenset[SeriesKey] = frozenset()
     closes: CloseWindows = field(default_factory=lambda: CloseWindows(DEFAULT_CORRELATION_WINDOW_MS))
-    vpin: dict[str, Reading] = field(default_factory=dict)
-    macro: dict[str, list[Reading]] = field(default_factory=dict)
+    vpin_latest: dict[str, Reading] = field(default_factory=dict)
+    macro_series: dict[str, list[Reading]] = field(default_factory=dict)
     trips: list[BreakerEvent] = field(default_factory=list)
     cadence: Cadence = field(default_factory=Cadence)
     _latch_version: int = -1
@@ -239,9 +239,9 @@ class RiskService:
                 self._correlation = (key, check_correlation(self.closes, self.symbols, row.threshold))
             found.append(self._correlation[1])
         if row := rows.enabled(Breaker.VPIN):
-            found.append(vpin.check_vpin(self.vpin, now_ms, row.window_ms, row.threshold))
+            found.append(vpin.check_vpin(self.vpin_latest, now_ms, row.window_ms, row.threshold))
         if row := rows.enabled(Breaker.MACRO):
-            found.append(macro.check_macro(self.macro, now_ms, row.window_ms, row.threshold))
+            found.append(macro.check_macro(self.macro_series, now_ms, row.window_ms, row.threshold))
         return [b for b in found if b is not None]
 
     async def _read_views(self, now_ms: int) -> None:
@@ -260,10 +260,10 @@ class RiskService:
             await self._guarded("macro", macro.macro_points(pool, start, now_ms), self._set_macro)
 
     def _set_vpin(self, readings: dict[str, Reading]) -> None:
-        self.vpin = readings
+        self.vpin_latest = readings
 
     def _set_macro(self, points: dict[str, list[Reading]]) -> None:
-        self.macro = points
+        self.macro_series = points
 
     async def _guarded(self, name: str, read: Awaitable[T], keep: Callable[[T], None]) -> None:
         """Await `read` and keep its result; a database error is logged once until a read succeeds."""

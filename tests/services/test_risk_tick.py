@@ -20,6 +20,7 @@ from registry.subject import Service
 from schemas import REGISTRY
 from schemas.risk import CommandKind
 from services.data.generators.scenario import MacroShock, Scenario, ToxicFlow
+from services.risk import halt
 from services.risk.service import REFRESH_MS, RiskService, build
 from services.runtime import ServiceRuntime
 from settings import roles
@@ -127,7 +128,10 @@ async def start(
 
 
 async def test_correlated_klines_trip_the_correlation_breaker_once(
-    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]], database: str, nats: NatsClient
+    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]],
+    database: str,
+    nats: NatsClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await configure_bots(database, ["BTCUSDT", "ETHUSDT"])
     service, clock = await start(START_MS)
@@ -147,10 +151,22 @@ async def test_correlated_klines_trip_the_correlation_breaker_once(
     assert event.threshold == 0.9
     row = await assert_one_trip_paused_and_flattened(database, "correlation")
     assert row["value"] == pytest.approx(1.0)
-    # Held: later ticks, by the same clock or a later one, trip nothing more.
-    assert await service.tick() == []
+    # Held: later ticks trip nothing more, and cost no latch query but the once-a-second look.
+    assert await service.tick() == []  # the first look at the latch after the trip
+    looks: list[int] = []
+    head_version = halt.head_version
+
+    async def counted(pool: asyncpg.Pool) -> int:
+        looks.append(clock.now_ms)
+        return await head_version(pool)
+
+    monkeypatch.setattr(halt, "head_version", counted)
+    for _ in range(30):
+        assert await service.tick() == []
+    assert looks == []
     clock.now_ms += REFRESH_MS
     assert await service.tick() == []
+    assert looks == [clock.now_ms]
     assert len(await trip_rows(database)) == 1
 
 
