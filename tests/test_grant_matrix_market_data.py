@@ -132,8 +132,10 @@ async def test_runtime_roles_see_the_seeded_rows_through_the_views_by_bare_name(
     await seed(database)
     conn = await asyncpg.connect(dsn_for(database, role))
     try:
-        assert await conn.fetch("SELECT metric, value FROM v_metrics_reader") == [("vpin", 0.3)]
-        assert await conn.fetch("SELECT series, value FROM v_macro_reader") == [("dxy", 104.0)]
+        metrics = await conn.fetch("SELECT metric, value FROM v_metrics_reader")
+        assert [tuple(r.values()) for r in metrics] == [("vpin", 0.3)]
+        macro = await conn.fetch("SELECT series, value FROM v_macro_reader")
+        assert [tuple(r.values()) for r in macro] == [("dxy", 104.0)]
         assert await conn.fetchval("SELECT rate FROM v_funding_rates_reader") == 0.0001
         assert await conn.fetchval("SELECT open_interest_usd FROM v_open_interest_reader") == 90000.0
         assert await conn.fetchval("SELECT regime FROM v_gex_reader") == "positive"
