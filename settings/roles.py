@@ -1,4 +1,5 @@
-"""The platform's PostgreSQL role names: one per service, plus the drain, the projector and the lab reader.
+"""The platform's PostgreSQL role names: one per service, plus the drain, the projector, the lab reader and
+the drift reader.
 
 A leaf module (no imports of the project's own): runtime code logs in as these, migrations grant to them.
 """
@@ -11,6 +12,8 @@ RISK = "gordon_risk"
 MANAGER = "gordon_manager"
 BOT = "gordon_bot"
 LAB_READER = "gordon_lab_reader"
+DRIFT_READER = "gordon_drift_reader"
+"""SELECT only, on every table and view of every schema: for tooling that checks drift (schema, data)."""
 DRAIN = "gordon_drain"
 PROJECTOR = "gordon_projector"
 
@@ -36,6 +39,7 @@ ALL_ROLES: tuple[str, ...] = (
     MANAGER,
     BOT,
     LAB_READER,
+    DRIFT_READER,
     DRAIN,
     PROJECTOR,
 )

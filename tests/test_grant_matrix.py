@@ -82,15 +82,15 @@ OPERATIONS: dict[str, str] = {
     "public: create a table": "CREATE TABLE public.intruder (i int)",
 }
 
-VIEW_READERS = set(roles.RUNTIME_READER_ROLES) | {roles.LAB_READER}
-MARKET_READERS = {roles.DATA_WRITER, roles.LAB_READER}
+VIEW_READERS = set(roles.RUNTIME_READER_ROLES) | {roles.LAB_READER, roles.DRIFT_READER}
+MARKET_READERS = {roles.DATA_WRITER, roles.LAB_READER, roles.DRIFT_READER}
 INBOX_WRITERS = {roles.EXECUTOR, roles.RISK, roles.MANAGER, roles.BOT}
 
 ALLOWED: dict[str, set[str]] = {
     "outbox: append an event": {roles.DATA_WRITER},
     "outbox: append a row already marked published": set(),
     "outbox: append and read back the id": set(),
-    "outbox: read": {roles.DRAIN, roles.LAB_READER},
+    "outbox: read": {roles.DRAIN, roles.LAB_READER, roles.DRIFT_READER},
     "outbox: mark published": {roles.DRAIN},
     "outbox: quarantine": {roles.DRAIN},
     "outbox: rewrite a payload": set(),
@@ -105,7 +105,7 @@ ALLOWED: dict[str, set[str]] = {
     "source_freshness: upsert": {roles.DATA_WRITER},
     "spot_klines: delete": set(),
     "inbox: record an event (first_time)": INBOX_WRITERS,
-    "inbox: read": INBOX_WRITERS | {roles.DRAIN, roles.LAB_READER},
+    "inbox: read": INBOX_WRITERS | {roles.DRAIN, roles.LAB_READER, roles.DRIFT_READER},
     "inbox: rewrite when it was processed": set(),
     "inbox: forget old rows": {roles.DRAIN},
     "trading: create a table": set(),

@@ -1,4 +1,5 @@
-"""Schema `market_data`: klines per market and per-source ingest liveness, written by gordon-data."""
+"""Schema `market_data`: klines per market, derivatives, sentiment, macro and options data, and per-source
+ingest liveness, all written by gordon-data (runtime services read them through views, see revision 0010)."""
 
 from __future__ import annotations
 
@@ -42,5 +43,131 @@ source_freshness = sa.Table(
     sa.Column("source", sa.Text, primary_key=True),
     sa.Column("last_event_ms", sa.BigInteger, nullable=False),
     sa.Column("last_ingest_ms", sa.BigInteger, nullable=False),
+    schema="market_data",
+)
+
+BINANCE_SYMBOL = "symbol ~ '^[A-Z0-9]+$'"
+METRICS: tuple[str, ...] = ("vpin", "long_short_ratio")
+MACRO_SERIES: tuple[str, ...] = ("dxy", "vix")
+FEAR_GREED_CLASSES: tuple[str, ...] = ("extreme_fear", "fear", "neutral", "greed", "extreme_greed")
+GEX_REGIMES: tuple[str, ...] = ("positive", "negative")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+funding_rates = sa.Table(
+    "funding_rates",
+    metadata,
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("funding_time_ms", sa.BigInteger, primary_key=True),
+    sa.Column("rate", sa.Double, nullable=False),
+    sa.Column("mark_price", sa.Double, nullable=False),
+    sa.CheckConstraint(BINANCE_SYMBOL, name="symbol_binance_native"),
+    sa.CheckConstraint("mark_price > 0", name="mark_price_positive"),
+    schema="market_data",
+)
+
+open_interest = sa.Table(
+    "open_interest",
+    metadata,
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("ts_ms", sa.BigInteger, primary_key=True),
+    sa.Column("open_interest", sa.Numeric, nullable=False),
+    sa.Column("open_interest_usd", sa.Double, nullable=False),
+    sa.CheckConstraint(BINANCE_SYMBOL, name="symbol_binance_native"),
+    sa.CheckConstraint("open_interest >= 0 AND open_interest_usd >= 0", name="not_negative"),
+    schema="market_data",
+)
+
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("metric", sa.Text, primary_key=True),
+    sa.Column("ts_ms", sa.BigInteger, primary_key=True),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.CheckConstraint(BINANCE_SYMBOL, name="symbol_binance_native"),
+    sa.CheckConstraint(_in("metric", METRICS), name="metric"),
+    sa.CheckConstraint("metric <> 'vpin' OR (value >= 0 AND value <= 1)", name="vpin_is_a_fraction"),
+    sa.CheckConstraint("metric <> 'long_short_ratio' OR value > 0", name="long_short_ratio_positive"),
+    schema="market_data",
+)
+
+macro_data = sa.Table(
+    "macro_data",
+    metadata,
+    sa.Column("series", sa.Text, primary_key=True),
+    sa.Column("ts_ms", sa.BigInteger, primary_key=True),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.CheckConstraint(_in("series", MACRO_SERIES), name="series"),
+    schema="market_data",
+)
+
+fear_greed = sa.Table(
+    "fear_greed",
+    metadata,
+    sa.Column("ts_ms", sa.BigInteger, primary_key=True),
+    sa.Column("value", sa.SmallInteger, nullable=False),
+    sa.Column("classification", sa.Text, nullable=False),
+    sa.CheckConstraint("value >= 0 AND value <= 100", name="value_0_to_100"),
+    sa.CheckConstraint(_in("classification", FEAR_GREED_CLASSES), name="classification"),
+    schema="market_data",
+)
+
+stablecoin_supply = sa.Table(
+    "stablecoin_supply",
+    metadata,
+    sa.Column("ts_ms", sa.BigInteger, primary_key=True),
+    sa.Column("supply_usd", sa.Double, nullable=False),
+    sa.Column("ssr", sa.Double, nullable=False),
+    sa.CheckConstraint("supply_usd > 0 AND ssr > 0", name="positive"),
+    schema="market_data",
+)
+
+gamma_exposure = sa.Table(
+    "gamma_exposure",
+    metadata,
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("ts_ms", sa.BigInteger, primary_key=True),
+    sa.Column("total_gex", sa.Double, nullable=False),
+    sa.Column("flip_price", sa.Double, nullable=True),
+    sa.Column("call_wall", sa.Double, nullable=False),
+    sa.Column("put_wall", sa.Double, nullable=False),
+    sa.Column("regime", sa.Text, nullable=False),
+    sa.CheckConstraint(BINANCE_SYMBOL, name="symbol_binance_native"),
+    sa.CheckConstraint(_in("regime", GEX_REGIMES), name="regime"),
+    schema="market_data",
+)
+
+gamma_exposure_strikes = sa.Table(
+    "gamma_exposure_strikes",
+    metadata,
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("ts_ms", sa.BigInteger, primary_key=True),
+    sa.Column("strike", sa.Double, primary_key=True),
+    sa.Column("gex", sa.Double, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["symbol", "ts_ms"],
+        ["market_data.gamma_exposure.symbol", "market_data.gamma_exposure.ts_ms"],
+        ondelete="CASCADE",
+    ),
+    sa.CheckConstraint("strike > 0", name="strike_positive"),
+    schema="market_data",
+)
+
+agg_trades = sa.Table(
+    "agg_trades",
+    metadata,
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("agg_id", sa.BigInteger, primary_key=True),
+    sa.Column("ts_ms", sa.BigInteger, nullable=False),
+    sa.Column("price", sa.Double, nullable=False),
+    sa.Column("qty", sa.Numeric, nullable=False),
+    sa.Column("buyer_maker", sa.Boolean, nullable=False),
+    sa.CheckConstraint(BINANCE_SYMBOL, name="symbol_binance_native"),
+    sa.CheckConstraint("price > 0 AND qty > 0", name="positive"),
+    sa.Index("ix_agg_trades_symbol_ts_ms", "symbol", "ts_ms"),
     schema="market_data",
 )

@@ -1,5 +1,6 @@
-"""Ingest one closed 1m candle: its row, the higher candles it completes, their klines on the outbox and
-the source's freshness, all in one transaction as gordon_data_writer.
+"""Ingest one closed 1m candle: its row, the higher candles it completes, their klines on the outbox,
+the source's freshness and (given an `extras` hook) the market data generated at it, all in one
+transaction as gordon_data_writer.
 
 A candle already stored is skipped whole (nothing published twice), so a restart or a second instance
 can replay candles safely: the primary key decides, under its row lock, who ingests a minute.
@@ -7,7 +8,7 @@ can replay candles safely: the primary key decides, under its row lock, who inge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -35,6 +36,10 @@ ON CONFLICT (source) DO UPDATE SET
 """
 
 
+Extra = Callable[[asyncpg.Connection, Candle], Awaitable[None]]
+"""Writes what else a stored candle brings (`services.data.extras.Extras.on_candle`), in its transaction."""
+
+
 def table_of(market: Market) -> str:
     """The klines table of `market`."""
     return f"market_data.{market.value}_klines"
@@ -51,6 +56,7 @@ class Ingest:
         market: Market = Market.SPOT,
         source: str | None = None,
         timeframes: Sequence[Timeframe] = HIGHER,
+        extras: Extra | None = None,
     ) -> None:
         if Timeframe.M1 in timeframes:
             raise ValueError("timeframes lists the higher time frames; 1m is always ingested")
@@ -58,6 +64,7 @@ class Ingest:
         self.clock = clock
         self.market = market
         self.source = source or f"binance-{market.value}-demo"
+        self.extras = extras
         self.timeframes = tuple(sorted(timeframes, key=TIMEFRAME_MS.__getitem__))
         table = table_of(market)
         self._insert = (
@@ -95,6 +102,8 @@ class Ingest:
             with tracing.origin(f"ingest {candle.symbol}"):  # each kline begins a trace
                 await self.outbox.publish_many_within(conn, addresses)
             await conn.execute(FRESHNESS, self.source, candle.close_time_ms, self.clock())
+            if self.extras is not None:
+                await self.extras(conn, candle)
         return events
 
     async def _close_higher(self, conn: asyncpg.Connection, candle: Candle) -> list[Kline]:

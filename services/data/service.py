@@ -17,7 +17,9 @@ from faststream.nats import NatsBroker
 
 from registry.subject import Service
 from schemas.common import Market, Timeframe
+from services.data.extras import Extras
 from services.data.feed import DEFAULT_SYMBOLS
+from services.data.generators.scenario import CALM, Scenario
 from services.data.ingest import HIGHER, Ingest
 from services.data.runner import Feeder, FeedOptions
 from services.readiness import Failed
@@ -43,6 +45,7 @@ class DataService:
     runtime: ServiceRuntime
     ingest: Ingest
     feeder: Feeder
+    extras: Extras | None
 
 
 def build(
@@ -57,8 +60,13 @@ def build(
     backfill_minutes: int = 0,
     market: Market = Market.SPOT,
     timeframes: Sequence[Timeframe] = HIGHER,
+    extras: bool = True,
+    scenario: Scenario = CALM,
 ) -> DataService:
-    """The data service; the feed starts after the broker connects and stops before it disconnects."""
+    """The data service; the feed starts after the broker connects and stops before it disconnects.
+
+    With `extras` each candle also brings the generated market data (`services.data.extras`), the first
+    symbol carrying macro and sentiment; `scenario` scripts toxic flow and macro shocks into it."""
     options = FeedOptions(
         symbols=tuple(symbols),
         seed=seed,
@@ -69,12 +77,19 @@ def build(
     app, broker, runtime = service_app(
         Service.DATA, nats_url=nats_url, database_url=database_url, clock=clock
     )
-    ingest = Ingest(runtime.outbox, runtime.clock, market=market, timeframes=timeframes)
+    more = Extras(runtime.clock, seed=seed, lead=options.symbols[0], scenario=scenario) if extras else None
+    ingest = Ingest(
+        runtime.outbox,
+        runtime.clock,
+        market=market,
+        timeframes=timeframes,
+        extras=None if more is None else more.on_candle,
+    )
     feeder = Feeder(lambda: runtime.pool, ingest, options)
     runtime.checks[f"source:{ingest.source}"] = lambda: source_fresh(runtime, ingest.source, speed)
     app.after_startup(feeder.start)
     app.on_shutdown(feeder.stop)
-    return DataService(app, broker, runtime, ingest, feeder)
+    return DataService(app, broker, runtime, ingest, feeder, more)
 
 
 FRESH_CANDLES = 3
