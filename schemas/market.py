@@ -74,7 +74,7 @@ KLINES = Subject(
             Service.RISK,
             "risk-klines",
             start_at=StartAt.NEW,
-            description="Data connectivity and staleness breakers.",
+            description="Drawdown marks, the connectivity breaker and the correlation of the bots' symbols.",
         ),
     ),
     tier=Tier.BEST_EFFORT,

@@ -1,4 +1,4 @@
-"""The risk service: circuit breakers over fills and klines, and the halt latch they trip."""
+"""The risk service: five circuit breakers over fills, klines and market-data views, and the halt latch."""
 
 from services.runtime import lazy_app
 

@@ -1,8 +1,8 @@
-"""The breakers the risk service evaluates, as pure functions of equity, kline times and a clock.
+"""The breach every breaker reports, and the drawdown and connectivity breakers as pure functions.
 
 Drawdown: equity more than `threshold` (a fraction) below its peak within the window -> breach.
-Connectivity: no kline for `window_ms` by the injected clock -> breach. The platform's three other
-breakers (vpin, macro, correlation) are declared in trading.risk_config but not evaluated here.
+Connectivity: no kline for `window_ms` by the injected clock -> breach. Correlation, VPIN and macro have
+a module each (services/risk/correlation.py, vpin.py, macro.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,14 @@ from decimal import Decimal
 
 from schemas.risk import Breaker
 
-EVALUATED: tuple[Breaker, ...] = (Breaker.DRAWDOWN, Breaker.CONNECTIVITY)
-"""The breakers with an evaluation; any other enabled in risk_config is reported as not evaluated."""
+EVALUATED: tuple[Breaker, ...] = (
+    Breaker.DRAWDOWN,
+    Breaker.CONNECTIVITY,
+    Breaker.CORRELATION,
+    Breaker.VPIN,
+    Breaker.MACRO,
+)
+"""The breakers with an evaluation (all five; `manual` is the operator's, never evaluated)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,14 @@ class Breach:
     value: float
     threshold: float
     message: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One stored value of a series (a VPIN, a DXY close) at its time."""
+
+    ts_ms: int
+    value: float
 
 
 class PeakWindow:

@@ -1,4 +1,4 @@
-"""Breaker thresholds from `trading.risk_config`, and the risk service's initial capital setting."""
+"""Breaker thresholds from `trading.risk_config`, the bots' symbols, and the initial capital setting."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 import asyncpg
 
+from schemas.common import Market
 from schemas.risk import Breaker
 from settings.errors import GordonError
 
@@ -55,6 +56,12 @@ async def load_config(conn: asyncpg.Connection | asyncpg.Pool) -> RiskConfig:
             if r["breaker"] in known
         }
     )
+
+
+async def traded_symbols(conn: asyncpg.Connection | asyncpg.Pool) -> frozenset[tuple[Market, str]]:
+    """The (market, symbol) every configured bot trades, from trading.bot_configs."""
+    rows = await conn.fetch("SELECT DISTINCT market, symbol FROM trading.bot_configs")
+    return frozenset((Market(r["market"]), r["symbol"]) for r in rows)
 
 
 def initial_capital(env: Mapping[str, str] | None = None) -> Decimal:

@@ -1,10 +1,16 @@
-"""The risk service: drawdown from fills and kline marks, connectivity from kline arrival times.
+"""The risk service: five breakers evaluated on a 30 Hz tick, and the halt latch they trip.
 
 `faststream run services.risk:app` (GORDON_NATS_URL, GORDON_DATABASE_URL set) consumes the
 durables risk-fills, risk-klines and risk-requests (operator resume and flatten from the manager API) as
-gordon_risk. Thresholds come from trading.risk_config; only the enabled drawdown and connectivity breakers
-are evaluated (vpin, macro and correlation are declared there but have no evaluation yet). A breach trips
-the halt latch (see services/risk/halt.py).
+gordon_risk. Each enabled breaker of trading.risk_config is evaluated on every tick with its own threshold
+and window: drawdown (equity from fills, marked at kline closes), connectivity (kline arrival by the clock),
+correlation (the bots' symbols' 1m returns), VPIN (market_data.v_metrics_reader) and macro
+(market_data.v_macro_reader). A breach trips the halt latch (see services/risk/halt.py).
+
+A tick is in-memory work only: risk_config, the bots' symbols and the latch head are re-read every
+`REFRESH_MS`, the VPIN and macro views at their own slower cadences (vpin.READ_EVERY_MS,
+macro.READ_EVERY_MS) or as soon as their window changes, all by the injected clock; the correlation is
+recomputed only when a 1m close arrived. A breach of a breaker already tripped costs no query.
 """
 
 from __future__ import annotations
@@ -12,21 +18,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
+import asyncpg
 from faststream.nats import NatsBroker
 
 from consumers.subscribers import risk_fills, risk_klines, risk_requests
 from domain.versions import VersionGap
 from registry.subject import Service
+from schemas.common import Timeframe
 from schemas.market import Kline
 from schemas.risk import Breaker, BreakerEvent, OperatorRequest
 from schemas.trading import Fill
-from services.risk import halt
-from services.risk.breakers import EVALUATED, Breach, PeakWindow, check_drawdown, check_staleness
-from services.risk.config import RiskConfig, initial_capital, load_config
+from services.risk import halt, macro, vpin
+from services.risk.breakers import Breach, PeakWindow, Reading, check_drawdown, check_staleness
+from services.risk.cadence import Cadence
+from services.risk.config import RiskConfig, initial_capital, load_config, traded_symbols
+from services.risk.correlation import CloseWindows, SeriesKey, check_correlation
 from services.risk.equity import EquityBook, fills_after, stored_fills
 from services.risk.requests import Outcome, carry_out
 from services.runtime import KLINE_SILENCE_S, ServiceRuntime, service_app, wall_clock_ms
@@ -34,12 +45,23 @@ from services.service_app import ServiceApp
 
 log = logging.getLogger("gordon.risk")
 
+T = TypeVar("T")
+
 DEFAULT_PEAK_WINDOW_MS = 86_400_000
+DEFAULT_CORRELATION_WINDOW_MS = 86_400_000
+
+TICK_HZ = 30
+TICK_S = 1 / TICK_HZ
+"""The breakers are evaluated this often: a breach is acted on within a frame, not a second."""
+
+REFRESH_MS = 1_000
+"""risk_config (runtime-tunable), the bots' symbols and the latch head are re-read this often."""
 
 
 @dataclass
 class RiskService:
-    """The app and its state: the equity book, the peak window, the last kline time, the latch seen.
+    """The app and its state: the equity book, the peak window, the last kline time, the 1m closes, the
+    VPIN and macro values last read, the latch seen.
 
     Equity samples are stamped by the injected clock when seen (stored fills at restart by their own time),
     so the drawdown window and the staleness window run on one clock.
@@ -49,16 +71,22 @@ class RiskService:
     broker: NatsBroker
     runtime: ServiceRuntime
     book: EquityBook
-    check_interval_s: float = 1.0
+    check_interval_s: float = TICK_S
     config: RiskConfig = field(default_factory=lambda: RiskConfig({}))
     peaks: PeakWindow = field(default_factory=lambda: PeakWindow(DEFAULT_PEAK_WINDOW_MS))
     last_kline_ms: int = 0
+    symbols: frozenset[SeriesKey] = frozenset()
+    closes: CloseWindows = field(default_factory=lambda: CloseWindows(DEFAULT_CORRELATION_WINDOW_MS))
+    vpin_latest: dict[str, Reading] = field(default_factory=dict)
+    macro_series: dict[str, list[Reading]] = field(default_factory=dict)
     trips: list[BreakerEvent] = field(default_factory=list)
+    cadence: Cadence = field(default_factory=Cadence)
     _latch_version: int = -1
     _view: halt.LatchView | None = None
     _seen_resume: int = 0
     _ticker: asyncio.Task[None] | None = None
-    _warned: set[Breaker] = field(default_factory=set)
+    _correlation: tuple[object, Breach | None] | None = None
+    _failing: set[str] = field(default_factory=set)
 
     @property
     def clock(self) -> Callable[[], int]:
@@ -82,16 +110,20 @@ class RiskService:
         self.peaks.add(self.last_kline_ms, self.book.total())
 
     async def reload_config(self) -> None:
-        """Re-read trading.risk_config (thresholds are tunable at run time)."""
+        """Re-read trading.risk_config (thresholds and windows are tunable at run time) and the bots'
+        symbols; a VPIN or macro window that changed is read again on the next tick."""
         config = await load_config(self.runtime.pool)
-        ignored = [b for b, row in config.rows.items() if row.enabled and b not in EVALUATED]
-        if ignored and not self._warned.issuperset(ignored):
-            names = ", ".join(b.value for b in ignored)
-            log.warning("risk: breakers %s are enabled in risk_config but not evaluated", names)
-            self._warned.update(ignored)
+        self.symbols = await traded_symbols(self.runtime.pool)
         drawdown = config.rows.get(Breaker.DRAWDOWN)
         if drawdown is not None and drawdown.window_ms != self.peaks.window_ms:
             self.peaks.window_ms = drawdown.window_ms
+        correlation = config.rows.get(Breaker.CORRELATION)
+        if correlation is not None:
+            self.closes.resize(correlation.window_ms)
+        for breaker in (Breaker.VPIN, Breaker.MACRO):
+            old, new = self.config.rows.get(breaker), config.rows.get(breaker)
+            if old is None or new is None or old.window_ms != new.window_ms:
+                self.cadence.forget(breaker.value)
         self.config = config
 
     async def on_fill(self, fill: Fill) -> None:
@@ -114,8 +146,11 @@ class RiskService:
             self.book.apply(stored)
 
     async def on_kline(self, kline: Kline) -> None:
-        """Note the arrival (connectivity), mark open positions at the close, evaluate the drawdown."""
+        """Note the arrival (connectivity), keep a 1m close (correlation), mark open positions at the close,
+        evaluate the drawdown."""
         self.last_kline_ms = max(self.last_kline_ms, self.clock())
+        if kline.tf is Timeframe.M1:
+            self.closes.add((kline.market, kline.symbol), kline.close_time_ms, kline.close)
         if self.book.mark(kline):
             self.peaks.add(self.clock(), self.book.total())
         await self.check_drawdown()
@@ -169,17 +204,96 @@ class RiskService:
     async def _on_request(self, request: OperatorRequest) -> None:
         await self.on_request(request)
 
+    async def tick(self) -> list[BreakerEvent]:
+        """Evaluate every enabled breaker once (the 30 Hz loop calls this; tests call it with their clock).
+
+        The reads due by the clock come first; then a breach of a breaker the latch has not seen tripped
+        re-reads the latch (a resume since restarts the drawdown peak) and trips it. The trips made.
+        """
+        now = self.clock()
+        if self.cadence.due("config", now, REFRESH_MS):
+            await self.reload_config()
+            await self._latch()
+        await self._read_views(now)
+        if all(self._known_tripped(b.breaker) for b in self.breaches(now)):
+            return []
+        await self._latch()
+        events = []
+        for breach in self.breaches(now):
+            event = await self._trip(breach)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def breaches(self, now_ms: int) -> list[Breach]:
+        """Every enabled breaker's breach at `now_ms`, from memory."""
+        found: list[Breach | None] = []
+        rows = self.config
+        if row := rows.enabled(Breaker.DRAWDOWN):
+            found.append(check_drawdown(self.book.total(), self.peaks.peak(), row.threshold))
+        if row := rows.enabled(Breaker.CONNECTIVITY):
+            found.append(check_staleness(self.last_kline_ms, now_ms, row.window_ms))
+        if row := rows.enabled(Breaker.CORRELATION):
+            key = (self.closes.version, self.symbols, row.threshold)
+            if self._correlation is None or self._correlation[0] != key:
+                self._correlation = (key, check_correlation(self.closes, self.symbols, row.threshold))
+            found.append(self._correlation[1])
+        if row := rows.enabled(Breaker.VPIN):
+            found.append(vpin.check_vpin(self.vpin_latest, now_ms, row.window_ms, row.threshold))
+        if row := rows.enabled(Breaker.MACRO):
+            found.append(macro.check_macro(self.macro_series, now_ms, row.window_ms, row.threshold))
+        return [b for b in found if b is not None]
+
+    async def _read_views(self, now_ms: int) -> None:
+        """Read the VPIN and macro views when enabled and due; a failed read keeps the last values."""
+        pool = self.runtime.pool
+        if (row := self.config.enabled(Breaker.VPIN)) and self.cadence.due(
+            "vpin", now_ms, vpin.READ_EVERY_MS
+        ):
+            names = [symbol for _, symbol in self.symbols]
+            start = now_ms - row.window_ms
+            await self._guarded("vpin", vpin.latest_vpin(pool, names, start, now_ms), self._set_vpin)
+        if (row := self.config.enabled(Breaker.MACRO)) and self.cadence.due(
+            "macro", now_ms, macro.READ_EVERY_MS
+        ):
+            start = now_ms - row.window_ms
+            await self._guarded("macro", macro.macro_points(pool, start, now_ms), self._set_macro)
+
+    def _set_vpin(self, readings: dict[str, Reading]) -> None:
+        self.vpin_latest = readings
+
+    def _set_macro(self, points: dict[str, list[Reading]]) -> None:
+        self.macro_series = points
+
+    async def _guarded(self, name: str, read: Awaitable[T], keep: Callable[[T], None]) -> None:
+        """Await `read` and keep its result; a database error is logged once until a read succeeds."""
+        try:
+            keep(await read)
+        except (asyncpg.PostgresError, OSError):
+            if name not in self._failing:
+                log.exception("risk: reading the %s view failed (retried at its cadence)", name)
+            self._failing.add(name)
+        else:
+            self._failing.discard(name)
+
+    def _known_tripped(self, breaker: Breaker) -> bool:
+        """The latch last read has `breaker` tripped since its resume (a resume shows within REFRESH_MS)."""
+        return self._view is not None and breaker in self._view.tripped
+
     async def _tick(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self.check_interval_s)
             try:
-                await self.reload_config()
-                await self.check_connectivity()
+                await self.tick()
+                failing = False
             except Exception:
-                log.exception("risk: periodic check failed")
+                if not failing:  # 30 times a second: log a failure once, until a tick succeeds
+                    log.exception("risk: periodic check failed")
+                failing = True
 
     async def start_ticker(self) -> None:
-        self._ticker = asyncio.create_task(self._tick(), name="risk-staleness")
+        self._ticker = asyncio.create_task(self._tick(), name="risk-breakers")
 
     async def stop_ticker(self) -> None:
         ticker, self._ticker = self._ticker, None
@@ -195,7 +309,7 @@ def build(
     database_url: str | None = None,
     clock: Callable[[], int] = wall_clock_ms,
     capital: Decimal | None = None,
-    check_interval_s: float = 1.0,
+    check_interval_s: float = TICK_S,
 ) -> RiskService:
     """The risk service; URLs default to the environment, capital to GORDON_RISK_INITIAL_CAPITAL."""
     app, broker, runtime = service_app(

@@ -1,4 +1,4 @@
-"""Fills and klines for the risk tests: one BTCUSDT spot series, prices and fees as given."""
+"""Fills and klines for the risk tests: spot series (BTCUSDT unless named), prices and fees as given."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ def fill(bot: UUID, version: int, side: Side, qty: str, price: float, fee: str, 
     )
 
 
-def kline(close: float, close_time_ms: int) -> Kline:
+def kline(close: float, close_time_ms: int, symbol: str = "BTCUSDT") -> Kline:
     return Kline(
-        symbol="BTCUSDT",
+        symbol=symbol,
         market=Market.SPOT,
         tf=Timeframe.M1,
         open_time_ms=close_time_ms - 59_999,

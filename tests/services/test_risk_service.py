@@ -252,9 +252,10 @@ def test_cli_status_prints_latch_and_thresholds(database: str, capsys: pytest.Ca
     rows = {line.split()[0]: line.split() for line in lines[2:]}
     assert rows["drawdown"][1:4] == ["yes", "0.05", "86400000"]
     assert rows["connectivity"][1:4] == ["yes", "180000", "180000"]
-    assert rows["vpin"][1] == "no"
-    assert "declared only" in " ".join(rows["vpin"])
-    assert "declared only" not in " ".join(rows["drawdown"])
+    assert rows["vpin"][1:5] == ["yes", "0.8", "3600000", "yes"]
+    assert rows["macro"][1:5] == ["yes", "0.25", "7200000", "yes"]
+    assert rows["correlation"][1:5] == ["yes", "0.9", "86400000", "yes"]
+    assert "declared only" not in "\n".join(lines)
 
 
 async def wait_durables(nats: NatsClient, names: list[str], proc: subprocess.Popen[bytes]) -> None:
@@ -303,7 +304,7 @@ async def test_the_service_process_binds_the_risk_durables_and_stops_on_sigint(
 ) -> None:
     await fresh_bus()
     argv = runner_argv(runner, "services.risk")
-    await run_and_interrupt(argv, ["risk-fills", "risk-klines"], database, nats_url, nats)
+    await run_and_interrupt(argv, ["risk-fills", "risk-klines", "risk-requests"], database, nats_url, nats)
 
 
 async def store_fill(database: str, f: Fill) -> None:
