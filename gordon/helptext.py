@@ -124,6 +124,15 @@ HELP: dict[str, Help] = {
         ],
         (NATS_URL, DATA_DIR, NATS_PASSWORDS),
     ),
+    "tables": Help(
+        [
+            "gordon tables",
+            "GORDON_DATA_DIR=.data gordon tables --schema market_data  # beside make run, in a second shell",
+            "gordon tables --format csv --cap 10000",
+            "gordon tables --database-url postgresql://owner@db:5432/gordon --format json",
+        ],
+        (DATABASE_URL, DATA_DIR),
+    ),
     "up": Help(
         [
             "gordon up --demo  # what make run does",

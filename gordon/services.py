@@ -26,10 +26,18 @@ NAMES = ("data", "executor", "risk", "manager", "bot")
 DEMO_SPEED = 120.0
 """The demo feed runs one simulated minute every half second."""
 DEMO_BACKFILL_MINUTES = 120
+DAY_MS = 24 * 3600 * 1000
 DEMO_BOTS = (
     ("BTCUSDT", {"fast": 5, "slow": 20, "qty": "0.01"}),
     ("ETHUSDT", {"fast": 5, "slow": 20, "qty": "0.2"}),
 )
+
+
+def demo_start_ms(now_ms: int) -> int:
+    """Where the demo feed starts: two to three days back, half its backfill after a UTC midnight, so
+    the backfill closes every cadence (5 min, hourly, 8 h, daily) and every market-data table has rows
+    from the first seconds of `make run` instead of up to a simulated day later."""
+    return (now_ms - 2 * DAY_MS) // DAY_MS * DAY_MS + DEMO_BACKFILL_MINUTES // 2 * 60_000
 
 
 class Built(Protocol):
@@ -46,8 +54,12 @@ def _build(name: str, endpoints: Endpoints, demo: bool) -> Built:
         from services.data.service import build as data
 
         if demo:
-            start = time.time_ns() // 1_000_000 - 2 * 24 * 3600 * 1000
-            return data(**urls, speed=DEMO_SPEED, start_ms=start, backfill_minutes=DEMO_BACKFILL_MINUTES)
+            return data(
+                **urls,
+                speed=DEMO_SPEED,
+                start_ms=demo_start_ms(time.time_ns() // 1_000_000),
+                backfill_minutes=DEMO_BACKFILL_MINUTES,
+            )
         return data(**urls)
     if name == "executor":
         from services.executor.service import build as executor

@@ -41,6 +41,7 @@ COMMANDS: Final[MappingProxyType[str, str]] = MappingProxyType(
         "risk": "the risk halt latch: resume it, show it",
         "schemas": "check the registry against the schema lock, update the lock, list the rules",
         "stream": "read a stream's events out for analysis",
+        "tables": "row counts and newest times of every market_data and trading table (read-only)",
         "up": "start NATS and Postgres (embedded when GORDON_*_URL is unset), migrate, run the platform",
     }
 )

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page
 
+from gordon import tables
+from gordon.commands.tables import read, reader_url
 from settings import endpoints
 from tests.platform_process import Up
 
@@ -78,8 +80,12 @@ CHART_STATE = """() => ({
 })"""
 
 
+UNWRITTEN = {"perp_klines"}
+"""Market-data tables the demo feed does not write yet (it is spot only)."""
+
+
 async def test_the_demo_page_charts_names_reload_flatten_and_resume(
-    probe: PageProbe, demo: str, output_dir: Path
+    probe: PageProbe, demo: str, output_dir: Path, tmp_path: Path
 ) -> None:
     page = probe.page
     await page.goto(f"{demo}/")
@@ -153,3 +159,10 @@ async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     assert "exchange maintenance in ten minutes" in body, "the declared example, not a generated one"
     await request.screenshot(path=str(output_dir / "docs-browser-message.png"))
     probe.assert_clean()
+
+    # Every market-data table has filled, as `gordon tables` reads it from a second shell.
+    run = endpoints.read(tmp_path)
+    assert run is not None
+    counted = await read(reader_url(run.database_url), ("market_data",), tables.DEFAULT_CAP)
+    empty = {row.table for row in counted if not row.rows}
+    assert empty == UNWRITTEN, {row.table: row.rows for row in counted}
