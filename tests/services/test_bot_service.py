@@ -323,6 +323,39 @@ async def test_explicit_bots_skip_the_database_and_a_new_bot_without_history_wai
     assert row["side"] == "buy"
 
 
+async def test_each_start_opens_a_paper_run_per_bot_and_a_shutdown_stops_it(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await add_bot(owner)
+    left_over = uuid7()  # a run a crashed process left running: stopped at the next start
+    await owner.execute(
+        "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) "
+        "VALUES ($1, $2, 'paper', 'running', $3)",
+        left_over,
+        bot_id,
+        NOW - 10_000,
+    )
+    clock = Clock(NOW)
+    async with running(service_for(nats_url, database, clock)) as service:
+        run_id = service.runs[bot_id]
+        runs = await owner.fetch("SELECT * FROM trading.runs WHERE bot_id = $1 ORDER BY started_ms", bot_id)
+        assert [(r["id"], r["status"], r["started_ms"], r["stopped_ms"]) for r in runs] == [
+            (left_over, "stopped", NOW - 10_000, NOW),
+            (run_id, "running", NOW, None),
+        ]
+        assert runs[1]["mode"] == "paper"
+        clock.now += 5_000
+    clock.now += 1_000
+    async with running(service_for(nats_url, database, clock)) as service:
+        second = service.runs[bot_id]
+    runs = await owner.fetch("SELECT * FROM trading.runs WHERE bot_id = $1 ORDER BY started_ms", bot_id)
+    assert [(r["id"], r["status"], r["started_ms"], r["stopped_ms"]) for r in runs] == [
+        (left_over, "stopped", NOW - 10_000, NOW),
+        (run_id, "stopped", NOW, NOW + 5_000),
+        (second, "stopped", NOW + 6_000, NOW + 6_000),
+    ]
+
+
 def test_app_without_environment_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GORDON_NATS_URL", raising=False)
     monkeypatch.delenv("GORDON_DATABASE_URL", raising=False)
