@@ -184,10 +184,36 @@ async def test_an_intent_becomes_a_filled_order_and_a_fill_once(env: Env) -> Non
     assert (paper["order_id"], paper["status"], paper["filled_qty"]) == (receipt["order_id"], "filled", 0.5)
     (paper_fill,) = await env.owner.fetch("SELECT * FROM paper.fills")
     assert (paper_fill["fill_id"], paper_fill["fee"]) == (fill["fill_id"], fill["fee"])
+    (trade,) = await env.owner.fetch("SELECT * FROM trading.trades")
+    same = ("bot_id", "order_id", "symbol", "market", "side", "qty", "price", "fee", "fee_asset", "liquidity")
+    assert (trade["trade_id"], *(trade[c] for c in same), trade["ts_ms"]) == (
+        fill["fill_id"],
+        *(fill[c] for c in same),
+        fill["ts_ms"],
+    )
+    assert (trade["venue"], trade["run_id"]) == ("paper", None)  # no bot service started a run
     subjects = [r["subject"] for r in await env.owner.fetch("SELECT subject FROM bus.outbox ORDER BY id")]
     token = bot_token(bot)
     assert subjects == [f"trading.orders.{token}"] * 3 + [f"trading.fills.{token}"]
     assert await env.owner.fetchval("SELECT count(*) FROM trading.intent_receipts") == 1
+
+
+async def test_a_trade_belongs_to_the_bots_running_run_and_goes_with_it(env: Env) -> None:
+    bot, run, old = uuid7(), uuid7(), uuid7()
+    await env.owner.execute(
+        "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms, stopped_ms) VALUES "
+        "($1, $3, 'paper', 'stopped', 1, 2), ($2, $3, 'paper', 'running', 3, NULL)",
+        old,
+        run,
+        bot,
+    )
+    await place(env, intent(bot))
+    await place(env, intent(bot, side=Side.SELL))
+    trades = await env.owner.fetch("SELECT run_id, side FROM trading.trades ORDER BY trade_id")
+    assert [(t["run_id"], t["side"]) for t in trades] == [(run, "buy"), (run, "sell")]
+    assert await env.owner.fetchval("SELECT count(*) FROM trading.fill_events") == 2
+    await env.owner.execute("DELETE FROM trading.runs WHERE id = $1", run)  # per-run rows cascade
+    assert await env.owner.fetchval("SELECT count(*) FROM trading.trades") == 0
 
 
 async def test_an_expired_intent_is_dropped_with_its_receipt(env: Env) -> None:
