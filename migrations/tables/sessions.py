@@ -71,3 +71,45 @@ fences = sa.Table(
     sa.CheckConstraint("token >= 1", name="token_positive"),
     schema="trading",
 )
+
+bot_notional_caps = sa.Table(
+    "bot_notional_caps",
+    metadata,
+    # A bot's cap on the notional it may place per UTC day (no row: no cap).
+    sa.Column("bot_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("daily_cap", sa.Numeric, nullable=False),
+    sa.CheckConstraint("daily_cap > 0", name="daily_cap_positive"),
+    schema="trading",
+)
+
+global_notional_cap = sa.Table(
+    "global_notional_cap",
+    metadata,
+    # One row at most: the cap on every bot's notional together per UTC day (no row: no cap).
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("daily_cap", sa.Numeric, nullable=False),
+    sa.CheckConstraint("id = 1", name="single_row"),
+    sa.CheckConstraint("daily_cap > 0", name="daily_cap_positive"),
+    schema="trading",
+)
+
+bot_daily_notional = sa.Table(
+    "bot_daily_notional",
+    metadata,
+    sa.Column("bot_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("day_ms", sa.BigInteger, primary_key=True),
+    sa.Column("notional", sa.Numeric, nullable=False),
+    sa.CheckConstraint("day_ms % 86400000 = 0", name="day_start"),
+    sa.CheckConstraint("notional >= 0", name="notional_not_negative"),
+    schema="trading",
+)
+
+global_daily_notional = sa.Table(
+    "global_daily_notional",
+    metadata,
+    sa.Column("day_ms", sa.BigInteger, primary_key=True),
+    sa.Column("notional", sa.Numeric, nullable=False),
+    sa.CheckConstraint("day_ms % 86400000 = 0", name="day_start"),
+    sa.CheckConstraint("notional >= 0", name="notional_not_negative"),
+    schema="trading",
+)

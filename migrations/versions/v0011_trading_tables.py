@@ -1,7 +1,9 @@
 """Trading sessions and exchange records: `trading.runs` (a bot's paper or live session, written by the
 bot service), `trading.trades` (the executor's fills as exchange records, written in the fill's
 transaction), and `trading.increment_fence(bot_id)`, a fencing token per bot that only the executor may
-draw (a SECURITY DEFINER function over `trading.fences`, EXECUTE revoked from PUBLIC).
+draw (a SECURITY DEFINER function over `trading.fences`, EXECUTE revoked from PUBLIC), and the daily
+notional caps: per-bot and global caps and the notional placed per UTC day, which the executor checks
+and adds to in its placing transaction.
 
 The read models over the fills (roundtrips, equity points, performance snapshots) are projections:
 their tables live in generation schemas made by projections/generations.py, not here.
@@ -95,11 +97,44 @@ $$
 """The next fencing token of a bot: 1 first, then one more per call; the row lock of the upsert
 serialises concurrent callers, so no two get the same token."""
 
+CAPS = [
+    """CREATE TABLE trading.bot_notional_caps (
+    bot_id uuid NOT NULL,
+    daily_cap numeric NOT NULL,
+    CONSTRAINT pk_bot_notional_caps PRIMARY KEY (bot_id),
+    CONSTRAINT ck_bot_notional_caps_daily_cap_positive CHECK (daily_cap > 0)
+)""",
+    """CREATE TABLE trading.global_notional_cap (
+    id smallint NOT NULL,
+    daily_cap numeric NOT NULL,
+    CONSTRAINT pk_global_notional_cap PRIMARY KEY (id),
+    CONSTRAINT ck_global_notional_cap_single_row CHECK (id = 1),
+    CONSTRAINT ck_global_notional_cap_daily_cap_positive CHECK (daily_cap > 0)
+)""",
+    """CREATE TABLE trading.bot_daily_notional (
+    bot_id uuid NOT NULL,
+    day_ms bigint NOT NULL,
+    notional numeric NOT NULL,
+    CONSTRAINT pk_bot_daily_notional PRIMARY KEY (bot_id, day_ms),
+    CONSTRAINT ck_bot_daily_notional_day_start CHECK (day_ms % 86400000 = 0),
+    CONSTRAINT ck_bot_daily_notional_notional_not_negative CHECK (notional >= 0)
+)""",
+    """CREATE TABLE trading.global_daily_notional (
+    day_ms bigint NOT NULL,
+    notional numeric NOT NULL,
+    CONSTRAINT pk_global_daily_notional PRIMARY KEY (day_ms),
+    CONSTRAINT ck_global_daily_notional_day_start CHECK (day_ms % 86400000 = 0),
+    CONSTRAINT ck_global_daily_notional_notional_not_negative CHECK (notional >= 0)
+)""",
+]
+CAP_TABLES = "trading.bot_notional_caps, trading.global_notional_cap"
+USAGE_TABLES = "trading.bot_daily_notional, trading.global_daily_notional"
+
 READERS = f"{roles.MANAGER}, {roles.RISK}, {roles.EXECUTOR}, {roles.BOT}"
 
 
 def upgrade() -> None:
-    for statement in (RUNS, ONE_RUNNING, TRADES, *TRADE_INDEXES, FENCES, INCREMENT_FENCE):
+    for statement in (RUNS, ONE_RUNNING, TRADES, *TRADE_INDEXES, FENCES, INCREMENT_FENCE, *CAPS):
         op.execute(statement)
     op.execute(f"GRANT SELECT ON trading.runs, trading.trades TO {READERS}")
     op.execute(f"GRANT INSERT, UPDATE (status, stopped_ms) ON trading.runs TO {roles.BOT}")
@@ -107,9 +142,12 @@ def upgrade() -> None:
     op.execute(f"GRANT SELECT ON trading.fences TO {roles.EXECUTOR}")
     op.execute("REVOKE ALL ON FUNCTION trading.increment_fence(uuid) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION trading.increment_fence(uuid) TO {roles.EXECUTOR}")
+    op.execute(f"GRANT SELECT ON {CAP_TABLES}, {USAGE_TABLES} TO {READERS}")
+    op.execute(f"GRANT INSERT, UPDATE ON {USAGE_TABLES} TO {roles.EXECUTOR}")
 
 
 def downgrade() -> None:
+    op.execute(f"DROP TABLE {CAP_TABLES}, {USAGE_TABLES}")
     op.execute("DROP FUNCTION trading.increment_fence(uuid)")
     op.execute("DROP TABLE trading.fences")
     op.execute("DROP TABLE trading.trades")
