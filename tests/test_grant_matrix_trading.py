@@ -31,6 +31,8 @@ SEED = [
     f"INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) VALUES ('{RUN}', '{BOT}', 'paper', "
     "'running', 1)",
     TRADE,
+    f"INSERT INTO trading.bot_daily_notional VALUES ('{BOT}', 0, 1)",
+    "INSERT INTO trading.global_daily_notional VALUES (0, 1)",
     f"INSERT INTO trading.fences (bot_id, token) VALUES ('{BOT}', 1)",
 ]
 OF_BOT = f"WHERE bot_id = '{BOT}'"
@@ -57,6 +59,19 @@ OPERATIONS: dict[str, str] = {
     "bot_configs: change desired_state and params together": (
         f"UPDATE trading.bot_configs SET desired_state = 'paused', params = '{{}}' {OF_BOT}"
     ),
+    "notional caps: read": "SELECT count(*) FROM trading.bot_notional_caps, trading.global_notional_cap",
+    "notional caps: set a bot's cap": f"INSERT INTO trading.bot_notional_caps VALUES ('{BOT}', 10)",
+    "notional caps: set the global cap": "INSERT INTO trading.global_notional_cap VALUES (1, 10)",
+    "daily notional: read": "SELECT count(*) FROM trading.bot_daily_notional, trading.global_daily_notional",
+    "daily notional: count a bot's": (
+        f"INSERT INTO trading.bot_daily_notional AS b VALUES ('{BOT}', 0, 5) "
+        "ON CONFLICT (bot_id, day_ms) DO UPDATE SET notional = b.notional + 5"
+    ),
+    "daily notional: count the global": (
+        "INSERT INTO trading.global_daily_notional AS g VALUES (0, 5) "
+        "ON CONFLICT (day_ms) DO UPDATE SET notional = g.notional + 5"
+    ),
+    "daily notional: forget a day": "DELETE FROM trading.bot_daily_notional",
     **{f"{v}: read the view": f"SELECT count(*) FROM trading.{v}" for v in FILLS_VIEWS},
     **{f"{v}: delete through the view": f"DELETE FROM trading.{v}" for v in FILLS_VIEWS},
     **{f"{v}: write the live generation": f"DELETE FROM proj_{v}_1.{v}" for v in FILLS_VIEWS},
@@ -81,6 +96,13 @@ ALLOWED: dict[str, set[str]] = {
     "bot_configs: set desired_state": {roles.RISK},
     "bot_configs: change the strategy": set(),
     "bot_configs: change desired_state and params together": set(),
+    "notional caps: read": RUN_READERS,
+    "notional caps: set a bot's cap": set(),
+    "notional caps: set the global cap": set(),
+    "daily notional: read": RUN_READERS,
+    "daily notional: count a bot's": {roles.EXECUTOR},
+    "daily notional: count the global": {roles.EXECUTOR},
+    "daily notional: forget a day": set(),
     **{f"{v}: read the view": VIEW_READERS for v in FILLS_VIEWS},
     **{f"{v}: delete through the view": set() for v in FILLS_VIEWS},
     **{f"{v}: write the live generation": {roles.PROJECTOR} for v in FILLS_VIEWS},
