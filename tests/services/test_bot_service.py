@@ -344,6 +344,14 @@ async def test_each_start_opens_a_paper_run_per_bot_and_a_shutdown_stops_it(
             (run_id, "running", NOW, None),
         ]
         assert runs[1]["mode"] == "paper"
+        with pytest.raises(asyncpg.UniqueViolationError):  # one running run per bot
+            await owner.execute(
+                "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) "
+                "VALUES ($1, $2, 'paper', 'running', $3)",
+                uuid7(),
+                bot_id,
+                NOW,
+            )
         clock.now += 5_000
     clock.now += 1_000
     async with running(service_for(nats_url, database, clock)) as service:
