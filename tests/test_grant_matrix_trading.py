@@ -59,6 +59,13 @@ OPERATIONS: dict[str, str] = {
     "bot_configs: change desired_state and params together": (
         f"UPDATE trading.bot_configs SET desired_state = 'paused', params = '{{}}' {OF_BOT}"
     ),
+    "signals: read": "SELECT count(*) FROM trading.signals",
+    "signals: log a signal": (
+        "INSERT INTO trading.signals (id, bot_id, symbol, market, side, candle_open_ms, close, outcome, "
+        f"reason, ts_ms) VALUES (gen_random_uuid(), '{BOT}', 'BTCUSDT', 'spot', 'buy', 0, 1, 'suppressed', "
+        "'paused', 1)"
+    ),
+    "signals: rewrite a reason": "UPDATE trading.signals SET reason = 'x'",
     "notional caps: read": "SELECT count(*) FROM trading.bot_notional_caps, trading.global_notional_cap",
     "notional caps: set a bot's cap": f"INSERT INTO trading.bot_notional_caps VALUES ('{BOT}', 10)",
     "notional caps: set the global cap": "INSERT INTO trading.global_notional_cap VALUES (1, 10)",
@@ -96,6 +103,9 @@ ALLOWED: dict[str, set[str]] = {
     "bot_configs: set desired_state": {roles.RISK},
     "bot_configs: change the strategy": set(),
     "bot_configs: change desired_state and params together": set(),
+    "signals: read": RUN_READERS,
+    "signals: log a signal": {roles.BOT},
+    "signals: rewrite a reason": set(),
     "notional caps: read": RUN_READERS,
     "notional caps: set a bot's cap": set(),
     "notional caps: set the global cap": set(),

@@ -113,3 +113,33 @@ global_daily_notional = sa.Table(
     sa.CheckConstraint("notional >= 0", name="notional_not_negative"),
     schema="trading",
 )
+
+signals = sa.Table(
+    "signals",
+    metadata,
+    # The strategy log: each signal a bot's strategy gave, acted on (an intent) or held back, and why.
+    sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "run_id",
+        pg.UUID(as_uuid=True),
+        sa.ForeignKey("trading.runs.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("bot_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("market", sa.Text, nullable=False),
+    sa.Column("side", sa.Text, nullable=False),
+    sa.Column("candle_open_ms", sa.BigInteger, nullable=False),
+    sa.Column("close", sa.Double, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("intent_id", pg.UUID(as_uuid=True), nullable=True),
+    sa.Column("ts_ms", sa.BigInteger, nullable=False),
+    sa.CheckConstraint(SIDES, name="side"),
+    sa.CheckConstraint(MARKETS, name="market"),
+    sa.CheckConstraint("outcome IN ('emitted', 'suppressed')", name="outcome"),
+    sa.CheckConstraint("(outcome = 'emitted') = (intent_id IS NOT NULL)", name="intent_when_emitted"),
+    sa.Index("ix_signals_bot_id_candle_open_ms", "bot_id", "candle_open_ms"),
+    sa.Index("ix_signals_run_id", "run_id"),
+    schema="trading",
+)

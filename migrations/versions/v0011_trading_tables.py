@@ -3,7 +3,7 @@ bot service), `trading.trades` (the executor's fills as exchange records, writte
 transaction), and `trading.increment_fence(bot_id)`, a fencing token per bot that only the executor may
 draw (a SECURITY DEFINER function over `trading.fences`, EXECUTE revoked from PUBLIC), and the daily
 notional caps: per-bot and global caps and the notional placed per UTC day, which the executor checks
-and adds to in its placing transaction.
+and adds to in its placing transaction; `trading.signals`, the bots' strategy log (bot service).
 
 The read models over the fills (roundtrips, equity points, performance snapshots) are projections:
 their tables live in generation schemas made by projections/generations.py, not here.
@@ -127,6 +127,30 @@ CAPS = [
     CONSTRAINT ck_global_daily_notional_notional_not_negative CHECK (notional >= 0)
 )""",
 ]
+SIGNALS = [
+    """CREATE TABLE trading.signals (
+    id uuid NOT NULL,
+    run_id uuid,
+    bot_id uuid NOT NULL,
+    symbol text NOT NULL,
+    market text NOT NULL,
+    side text NOT NULL,
+    candle_open_ms bigint NOT NULL,
+    close double precision NOT NULL,
+    outcome text NOT NULL,
+    reason text NOT NULL,
+    intent_id uuid,
+    ts_ms bigint NOT NULL,
+    CONSTRAINT pk_signals PRIMARY KEY (id),
+    CONSTRAINT fk_signals_run_id_runs FOREIGN KEY (run_id) REFERENCES trading.runs (id) ON DELETE CASCADE,
+    CONSTRAINT ck_signals_side CHECK (side IN ('buy', 'sell')),
+    CONSTRAINT ck_signals_market CHECK (market IN ('spot', 'perp')),
+    CONSTRAINT ck_signals_outcome CHECK (outcome IN ('emitted', 'suppressed')),
+    CONSTRAINT ck_signals_intent_when_emitted CHECK ((outcome = 'emitted') = (intent_id IS NOT NULL))
+)""",
+    "CREATE INDEX ix_signals_bot_id_candle_open_ms ON trading.signals (bot_id, candle_open_ms)",
+    "CREATE INDEX ix_signals_run_id ON trading.signals (run_id)",
+]
 CAP_TABLES = "trading.bot_notional_caps, trading.global_notional_cap"
 USAGE_TABLES = "trading.bot_daily_notional, trading.global_daily_notional"
 
@@ -134,11 +158,13 @@ READERS = f"{roles.MANAGER}, {roles.RISK}, {roles.EXECUTOR}, {roles.BOT}"
 
 
 def upgrade() -> None:
-    for statement in (RUNS, ONE_RUNNING, TRADES, *TRADE_INDEXES, FENCES, INCREMENT_FENCE, *CAPS):
+    for statement in (RUNS, ONE_RUNNING, TRADES, *TRADE_INDEXES, FENCES, INCREMENT_FENCE, *CAPS, *SIGNALS):
         op.execute(statement)
     op.execute(f"GRANT SELECT ON trading.runs, trading.trades TO {READERS}")
     op.execute(f"GRANT INSERT, UPDATE (status, stopped_ms) ON trading.runs TO {roles.BOT}")
     op.execute(f"GRANT INSERT ON trading.trades TO {roles.EXECUTOR}")
+    op.execute(f"GRANT SELECT ON trading.signals TO {READERS}")
+    op.execute(f"GRANT INSERT ON trading.signals TO {roles.BOT}")
     op.execute(f"GRANT SELECT ON trading.fences TO {roles.EXECUTOR}")
     op.execute("REVOKE ALL ON FUNCTION trading.increment_fence(uuid) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION trading.increment_fence(uuid) TO {roles.EXECUTOR}")
@@ -147,6 +173,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE trading.signals")
     op.execute(f"DROP TABLE {CAP_TABLES}, {USAGE_TABLES}")
     op.execute("DROP FUNCTION trading.increment_fence(uuid)")
     op.execute("DROP TABLE trading.fences")

@@ -284,7 +284,8 @@ async def test_a_halted_latch_suppresses_intents_until_it_resumes(
     await store_klines(owner, HISTORY, T0)
     clock = Clock(NOW)
 
-    async with running(service_for(nats_url, database, clock)):
+    async with running(service_for(nats_url, database, clock)) as service:
+        run_id = service.runs[bot_id]
         await settle(js, bot_id, await publish(js, kline(T0 + 3 * MIN, 14.0)))
         assert await intents(owner, bot_id) == []
         assert await outbox(owner) == []
@@ -303,6 +304,15 @@ async def test_a_halted_latch_suppresses_intents_until_it_resumes(
     assert row["side"] == "buy"
     assert row["reason"] == f"sma 2/3 golden cross at candle {T0 + 6 * MIN}"
     assert [i.intent_id for i in await outbox(owner)] == [row["intent_id"]]
+    # the strategy log has both signals, the held-back one with why, each in the bot's run
+    signals = await owner.fetch("SELECT * FROM trading.signals ORDER BY candle_open_ms")
+    assert [
+        (s["candle_open_ms"], s["close"], s["side"], s["outcome"], s["reason"], s["intent_id"], s["run_id"])
+        for s in signals
+    ] == [
+        (T0 + 3 * MIN, 14.0, "buy", "suppressed", "risk latch halted", None, run_id),
+        (T0 + 6 * MIN, 15.0, "buy", "emitted", "", row["intent_id"], run_id),
+    ]
 
 
 async def test_explicit_bots_skip_the_database_and_a_new_bot_without_history_waits(
