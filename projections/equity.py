@@ -53,6 +53,7 @@ class EquityProjection(ledgers.ByBot, Projection[UUID, EquityTail]):
         ]
 
     def state_version(self, state: EquityTail) -> int:
+        # a ledger has a version per position: the runner asks `applied`; this is the highest one
         return max((b.version for b in state.ledger.books.values()), default=0)
 
     def applied(self, state: EquityTail, event: Event) -> int:

@@ -77,5 +77,6 @@ async def save(
 
 
 def applied(ledger: Ledger, event: Event) -> int:
+    """The version of the event's position already folded into `ledger` (0 for none)."""
     assert isinstance(event, Fill)
     return ledger.version_of(event.symbol)

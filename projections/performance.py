@@ -26,6 +26,7 @@ class PerformanceProjection(ledgers.ByBot, Projection[UUID, Ledger]):
         return [ledgers.summary_ddl(schema, "performance_snapshots"), books.ddl(schema)]
 
     def state_version(self, state: Ledger) -> int:
+        # a ledger has a version per position: the runner asks `applied`; this is the highest one
         return max((b.version for b in state.books.values()), default=0)
 
     def applied(self, state: Ledger, event: Event) -> int:
