@@ -46,6 +46,15 @@ class Projection(ABC, Generic[K, S]):
     def state_version(self, state: S) -> int:
         """The version of the last event folded into `state`."""
 
+    def stream(self, event: Event) -> Hashable:
+        """The key within which versions are gapless: the aggregate by default. A read model over
+        several version streams (a bot's ledger over its positions) names the stream of each event."""
+        return self.key(event)
+
+    def applied(self, state: S, event: Event) -> int:
+        """The version of `event`'s stream already folded into `state` (the aggregate's by default)."""
+        return self.state_version(state)
+
     @abstractmethod
     def fold(self, state: S | None, event: Event) -> S:
         """The state after `event` (pure); raises on an event the state machine refuses."""

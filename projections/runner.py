@@ -96,7 +96,7 @@ class Runner(Generic[K, S]):
         self.config = config or RunnerConfig()
         self.fixed = generation
         self.stats = RunnerStats()
-        self.buffer: Buffer[K] = Buffer()
+        self.buffer: Buffer[Hashable] = Buffer()
         self._next_delivery = 1
         self.codec = registry.codec(projection.subject)
 
@@ -274,13 +274,14 @@ class Runner(Generic[K, S]):
         p = self.projection
         key = p.key(event)
         version = p.version(event)
-        current = p.state_version(states[key]) if key in states else 0
+        stream = p.stream(event)
+        current = p.applied(states[key], event) if key in states else 0
         if version <= current:
             self.stats.duplicates += 1
             metrics.DUPLICATES.labels(p.name).inc()
             return
         if version > current + 1:
-            self.buffer.hold(key, version, Waiting(seq, event, now, current))
+            self.buffer.hold(stream, version, Waiting(seq, event, now, current))
             self.stats.buffered += 1
             if self.buffer.size > self.config.max_buffer:
                 gap = self.buffer.oldest(now)
@@ -294,7 +295,7 @@ class Runner(Generic[K, S]):
             changed[key] = states[key]
             self.stats.applied += 1
             metrics.APPLIED.labels(p.name).inc()
-            waiting = self.buffer.take(key, version + 1)
+            waiting = self.buffer.take(stream, version + 1)
             if waiting is None:
                 return
             seq, event, version = waiting.seq, waiting.event, version + 1

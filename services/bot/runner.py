@@ -1,5 +1,6 @@
 """One bot's kline handler: fold a closed candle into its stored state and, on a signal, write the intent
-and its outbox row, all in one transaction as gordon_bot."""
+and its outbox row (or hold it back), and the signal's row of the strategy log (`trading.signals`), all
+in one transaction as gordon_bot."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ SET state = EXCLUDED.state, last_open_time_ms = EXCLUDED.last_open_time_ms, upda
 LATCH_VIEW = "SELECT to_regclass('trading.risk_state') IS NOT NULL"
 HALTED = "SELECT coalesce(bool_or(halted), false) FROM trading.risk_state WHERE latch_id = 'global'"
 DESIRED = "SELECT desired_state FROM trading.bot_configs WHERE bot_id = $1"
+SIGNAL = """
+INSERT INTO trading.signals (id, run_id, bot_id, symbol, market, side, candle_open_ms, close, outcome, reason,
+                             intent_id, ts_ms)
+VALUES ($1, (SELECT id FROM trading.runs WHERE bot_id = $2 AND status = 'running'), $2, $3, $4, $5, $6, $7,
+        $8, $9, $10, $11)
+"""
 INTENT = """
 INSERT INTO trading.order_intents (intent_id, event_id, bot_id, symbol, market, side, order_type, qty,
                                    limit_price, created_ms, valid_until_ms, reason)
@@ -84,13 +91,15 @@ class BotRunner:
             outcome = Outcome.FOLDED
             if signal is not None:
                 held = await self._held_back(conn)
+                intent_id: UUID | None = None
                 if held:
                     after = strategy.suppress(before, after, signal, held)
                     outcome = Outcome.SUPPRESSED
                     log.warning("bot %s: %s signal suppressed (%s)", self.config.bot_id, signal, held)
                 else:
-                    await self._emit(conn, signal, kline)
+                    intent_id = await self._emit(conn, signal, kline)
                     outcome = Outcome.EMITTED
+                await self._log_signal(conn, signal, kline, outcome, held or "", intent_id)
             now = self.runtime.clock()
             state_json = json.dumps(after.to_json())
             await conn.execute(SAVE, self.config.bot_id, state_json, kline.open_time_ms, now)
@@ -110,6 +119,33 @@ class BotRunner:
         if await conn.fetchval(HALTED):
             return "risk latch halted"
         return None
+
+    async def _log_signal(
+        self,
+        conn: asyncpg.Connection,
+        side: Side,
+        kline: Kline,
+        outcome: Outcome,
+        reason: str,
+        intent_id: UUID | None,
+    ) -> None:
+        """Write the strategy log's row of a signal (`trading.signals`), in the kline's transaction."""
+        now = self.runtime.clock()
+        config = self.config
+        await conn.execute(
+            SIGNAL,
+            uuid7(now),
+            config.bot_id,
+            config.symbol,
+            config.market.value,
+            side.value,
+            kline.open_time_ms,
+            kline.close,
+            outcome.value,
+            reason,
+            intent_id,
+            now,
+        )
 
     async def _emit(self, conn: asyncpg.Connection, side: Side, kline: Kline) -> UUID:
         config, params = self.config, self.config.params

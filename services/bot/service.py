@@ -5,6 +5,7 @@ Subscribers must exist before the broker starts, so the bots are fixed per start
 (tests, tools), or by default read from trading.bot_configs (desired_state 'running') in a startup hook
 that runs after the pool opens and before the broker connects. A bot added later runs from the next
 start; its durable then begins at new klines and it warms up from market_data.v_klines_reader.
+Each start opens a run per bot in trading.runs and a clean shutdown stops them (services/bot/runs.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from registry.subject import Service
 from schemas.market import Kline
 from services.bot.config import BotConfig, load_running
 from services.bot.runner import DEFAULT_VALIDITY_MS, BotRunner
+from services.bot.runs import open_runs, stop_runs
 from services.runtime import KLINE_SILENCE_S, ServiceRuntime, service_app, wall_clock_ms
 from services.service_app import ServiceApp
 
@@ -38,6 +40,8 @@ class BotService:
     runtime: ServiceRuntime
     validity_ms: int = DEFAULT_VALIDITY_MS
     runners: dict[UUID, BotRunner] = field(default_factory=dict)
+    runs: dict[UUID, UUID] = field(default_factory=dict)
+    """The run (`trading.runs`) of each bot this process runs, by bot id."""
 
     def subscribe(self, config: BotConfig) -> BotRunner:
         """Register `config`'s durable consumer (before the broker starts); once per bot."""
@@ -59,6 +63,21 @@ class BotService:
         for config in configs:
             self.subscribe(config)
         log.info("bot service: %d bot(s) running", len(self.runners))
+
+    async def start_runs(self) -> None:
+        """Open a run for each subscribed bot (a startup hook, after the bots are known)."""
+        async with self.runtime.pool.acquire() as proxy:
+            self.runs = await open_runs(
+                cast(asyncpg.Connection, proxy), list(self.runners), self.runtime.clock()
+            )
+
+    async def stop_runs(self) -> None:
+        """Stop this process's runs (a shutdown hook, while the pool is still open)."""
+        if self.runs:
+            async with self.runtime.pool.acquire() as proxy:
+                await stop_runs(
+                    cast(asyncpg.Connection, proxy), list(self.runs.values()), self.runtime.clock()
+                )
 
 
 def build(
@@ -85,4 +104,6 @@ def build(
     else:
         for config in bots:
             service.subscribe(config)
+    app.on_startup(service.start_runs)
+    app.on_shutdown(service.stop_runs)
     return service

@@ -4,8 +4,10 @@ In that transaction, in order: a receipt already there means a redelivery (nothi
 past `valid_until_ms` is dropped ('expired'); the executor's own pause switch (`executor_controls`, read
 FOR SHARE so a pause command waits for, or is seen by, every placing transaction) refuses it ('paused');
 the global halt latch (`trading.risk_state`) refuses it ('halted', also when that view does not exist: no
-latch projection means the halt cannot be checked, so the executor fails closed); otherwise the order is
-placed on the paper exchange ('placed', or 'rejected' when the exchange refuses it).
+latch projection means the halt cannot be checked, so the executor fails closed); a spot sell beyond the
+bot's holding, or an intent past a daily notional cap (services/executor/caps.py), is 'rejected';
+otherwise the order is placed on the paper exchange ('placed', or 'rejected' when the exchange refuses it)
+and its notional is counted to the day's totals.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from uuid import UUID
 import asyncpg
 
 from domain.orders import OrderStatus
-from schemas.common import Market, Side
+from schemas.common import Market, OrderType, Side
 from schemas.intents import OrderIntent
+from services.executor import caps
 from services.executor.holdings import position_of
 from services.executor.trader import Trader
 
@@ -68,9 +71,23 @@ class Placing:
         refusal = await _refusal(tx, intent, now_ms) or await self._short_on_spot(tx, intent)
         if refusal is not None:
             return await _receipt(tx, Receipt(intent.intent_id, refusal[0], None, refusal[1], now_ms))
+        notional = await self._notional(tx, intent, now_ms)
+        capped = None if notional is None else await caps.refusal(tx, intent.bot_id, notional, now_ms)
+        if capped is not None:
+            return await _receipt(tx, Receipt(intent.intent_id, Outcome.REJECTED, None, capped, now_ms))
         order = await self.trader.place(tx, intent, now_ms)
         outcome = Outcome.REJECTED if order.status is OrderStatus.REJECTED else Outcome.PLACED
+        if outcome is Outcome.PLACED and notional is not None:
+            await caps.count(tx, intent.bot_id, notional, now_ms)
         return await _receipt(tx, Receipt(intent.intent_id, outcome, order.order_id, order.reason, now_ms))
+
+    async def _notional(self, tx: asyncpg.Connection, intent: OrderIntent, now_ms: int) -> Decimal | None:
+        """qty at the limit price, or at the latest 1m close; None without a price (the exchange rejects)."""
+        price = intent.limit_price if intent.order_type is OrderType.LIMIT else None
+        if price is None:
+            close = await self.trader.exchange.last_close(tx, intent.market, intent.symbol, now_ms)
+            price = close.price if close is not None else None
+        return None if price is None else intent.qty * Decimal(str(price))
 
     async def _short_on_spot(self, tx: asyncpg.Connection, intent: OrderIntent) -> tuple[Outcome, str] | None:
         """A spot sell beyond what the bot holds would need a short: spot has none, so it is rejected."""

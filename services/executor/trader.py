@@ -1,7 +1,8 @@
 """The executor's order path: submit, ack and fill on the paper exchange, recorded as events and booked.
 
 Every method runs inside the caller's transaction: the order events (OrderStore), the fill (FillStore,
-next version per bot and symbol), the paper books and the outbox rows commit together or not at all.
+next version per bot and symbol), its trade row, the paper books and the outbox rows commit together or
+not at all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from schemas.common import OrderType
 from schemas.intents import OrderIntent
 from schemas.trading import Fill
 from services.executor.paper import Execution, PaperExchange
+from services.executor.trades import record_trade
 from stores.fills import FillStore
 from stores.orders import OrderStore
 
@@ -108,6 +110,7 @@ class Trader:
             )
             await self.fills.record(tx, fill)
             await self.exchange.book_fill(tx, fill)
+            await record_trade(tx, fill)
         return state
 
 

@@ -63,6 +63,7 @@ async def test_all_checks_pass(platform: None, serve_api: ServeApi) -> None:
     expected = {"postgres", "nats", "drainLeader", "durable:manager-risk"}
     expected |= {f"stream:{s.name}" for s in REGISTRY.streams}
     expected |= {"projection:orders", "projection:positions", "projection:fills", "projection:risk_state"}
+    expected |= {"projection:roundtrips", "projection:equity_points", "projection:performance_snapshots"}
     assert set(checks) == expected
     assert all(c["ok"] for c in checks.values())
     assert checks["drainLeader"]["detail"].startswith("held by backend pid ")

@@ -284,7 +284,8 @@ async def test_a_halted_latch_suppresses_intents_until_it_resumes(
     await store_klines(owner, HISTORY, T0)
     clock = Clock(NOW)
 
-    async with running(service_for(nats_url, database, clock)):
+    async with running(service_for(nats_url, database, clock)) as service:
+        run_id = service.runs[bot_id]
         await settle(js, bot_id, await publish(js, kline(T0 + 3 * MIN, 14.0)))
         assert await intents(owner, bot_id) == []
         assert await outbox(owner) == []
@@ -303,6 +304,15 @@ async def test_a_halted_latch_suppresses_intents_until_it_resumes(
     assert row["side"] == "buy"
     assert row["reason"] == f"sma 2/3 golden cross at candle {T0 + 6 * MIN}"
     assert [i.intent_id for i in await outbox(owner)] == [row["intent_id"]]
+    # the strategy log has both signals, the held-back one with why, each in the bot's run
+    signals = await owner.fetch("SELECT * FROM trading.signals ORDER BY candle_open_ms")
+    assert [
+        (s["candle_open_ms"], s["close"], s["side"], s["outcome"], s["reason"], s["intent_id"], s["run_id"])
+        for s in signals
+    ] == [
+        (T0 + 3 * MIN, 14.0, "buy", "suppressed", "risk latch halted", None, run_id),
+        (T0 + 6 * MIN, 15.0, "buy", "emitted", "", row["intent_id"], run_id),
+    ]
 
 
 async def test_explicit_bots_skip_the_database_and_a_new_bot_without_history_waits(
@@ -321,6 +331,47 @@ async def test_explicit_bots_skip_the_database_and_a_new_bot_without_history_wai
         await settle(js, bot_id, last)
     (row,) = await intents(owner, bot_id)
     assert row["side"] == "buy"
+
+
+async def test_each_start_opens_a_paper_run_per_bot_and_a_shutdown_stops_it(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await add_bot(owner)
+    left_over = uuid7()  # a run a crashed process left running: stopped at the next start
+    await owner.execute(
+        "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) "
+        "VALUES ($1, $2, 'paper', 'running', $3)",
+        left_over,
+        bot_id,
+        NOW - 10_000,
+    )
+    clock = Clock(NOW)
+    async with running(service_for(nats_url, database, clock)) as service:
+        run_id = service.runs[bot_id]
+        runs = await owner.fetch("SELECT * FROM trading.runs WHERE bot_id = $1 ORDER BY started_ms", bot_id)
+        assert [(r["id"], r["status"], r["started_ms"], r["stopped_ms"]) for r in runs] == [
+            (left_over, "stopped", NOW - 10_000, NOW),
+            (run_id, "running", NOW, None),
+        ]
+        assert runs[1]["mode"] == "paper"
+        with pytest.raises(asyncpg.UniqueViolationError):  # one running run per bot
+            await owner.execute(
+                "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) "
+                "VALUES ($1, $2, 'paper', 'running', $3)",
+                uuid7(),
+                bot_id,
+                NOW,
+            )
+        clock.now += 5_000
+    clock.now += 1_000
+    async with running(service_for(nats_url, database, clock)) as service:
+        second = service.runs[bot_id]
+    runs = await owner.fetch("SELECT * FROM trading.runs WHERE bot_id = $1 ORDER BY started_ms", bot_id)
+    assert [(r["id"], r["status"], r["started_ms"], r["stopped_ms"]) for r in runs] == [
+        (left_over, "stopped", NOW - 10_000, NOW),
+        (run_id, "stopped", NOW, NOW + 5_000),
+        (second, "stopped", NOW + 6_000, NOW + 6_000),
+    ]
 
 
 def test_app_without_environment_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -184,10 +184,74 @@ async def test_an_intent_becomes_a_filled_order_and_a_fill_once(env: Env) -> Non
     assert (paper["order_id"], paper["status"], paper["filled_qty"]) == (receipt["order_id"], "filled", 0.5)
     (paper_fill,) = await env.owner.fetch("SELECT * FROM paper.fills")
     assert (paper_fill["fill_id"], paper_fill["fee"]) == (fill["fill_id"], fill["fee"])
+    (trade,) = await env.owner.fetch("SELECT * FROM trading.trades")
+    same = ("bot_id", "order_id", "symbol", "market", "side", "qty", "price", "fee", "fee_asset", "liquidity")
+    assert (trade["trade_id"], *(trade[c] for c in same), trade["ts_ms"]) == (
+        fill["fill_id"],
+        *(fill[c] for c in same),
+        fill["ts_ms"],
+    )
+    assert (trade["venue"], trade["run_id"]) == ("paper", None)  # no bot service started a run
     subjects = [r["subject"] for r in await env.owner.fetch("SELECT subject FROM bus.outbox ORDER BY id")]
     token = bot_token(bot)
     assert subjects == [f"trading.orders.{token}"] * 3 + [f"trading.fills.{token}"]
     assert await env.owner.fetchval("SELECT count(*) FROM trading.intent_receipts") == 1
+
+
+async def test_a_trade_belongs_to_the_bots_running_run_and_goes_with_it(env: Env) -> None:
+    bot, run, old = uuid7(), uuid7(), uuid7()
+    await env.owner.execute(
+        "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms, stopped_ms) VALUES "
+        "($1, $3, 'paper', 'stopped', 1, 2), ($2, $3, 'paper', 'running', 3, NULL)",
+        old,
+        run,
+        bot,
+    )
+    await place(env, intent(bot))
+    await place(env, intent(bot, side=Side.SELL))
+    trades = await env.owner.fetch("SELECT run_id, side FROM trading.trades ORDER BY trade_id")
+    assert [(t["run_id"], t["side"]) for t in trades] == [(run, "buy"), (run, "sell")]
+    assert await env.owner.fetchval("SELECT count(*) FROM trading.fill_events") == 2
+    await env.owner.execute("DELETE FROM trading.runs WHERE id = $1", run)  # per-run rows cascade
+    assert await env.owner.fetchval("SELECT count(*) FROM trading.trades") == 0
+
+
+async def test_daily_notional_caps_reject_what_would_pass_them_and_reset_on_the_next_utc_day(
+    env: Env,
+) -> None:
+    a, b = uuid7(), uuid7()
+    await env.owner.execute("INSERT INTO trading.bot_notional_caps (bot_id, daily_cap) VALUES ($1, 120)", a)
+    await env.owner.execute("INSERT INTO trading.global_notional_cap (id, daily_cap) VALUES (1, 200)")
+    # at a close of 100: 0.5 BTC is 50 of notional
+    outcomes = [(await place(env, intent(a)))["outcome"] for _ in range(2)]
+    third = await place(env, intent(a))
+    assert outcomes == ["placed", "placed"]
+    assert (third["outcome"], third["order_id"]) == ("rejected", None)
+    assert third["reason"] == "bot daily notional cap 120: 100.00 placed today, 50.00 more would pass it"
+    assert (await place(env, intent(b)))["outcome"] == "placed"  # b has no cap of its own: 150 in all
+    over = await place(env, intent(b, qty="1"))
+    assert over["reason"] == "global daily notional cap 200: 150.00 placed today, 100.0 more would pass it"
+    limit = await place(env, intent(b, qty="0.2", order_type=OrderType.LIMIT, limit_price=90.0))
+    assert limit["outcome"] == "placed"  # counted at its limit: 18, though it rests
+    day = NOW - NOW % 86_400_000
+    totals = await env.owner.fetch("SELECT bot_id, day_ms, notional FROM trading.bot_daily_notional")
+    assert {(r["bot_id"], r["day_ms"], r["notional"]) for r in totals} == {
+        (a, day, Decimal("100.0")),
+        (b, day, Decimal("68.0")),
+    }
+    assert await env.owner.fetchval("SELECT notional FROM trading.global_daily_notional") == Decimal("168.0")
+    fills = await env.owner.fetchval("SELECT count(*) FROM trading.fill_events")
+    await command(env, CommandKind.FLATTEN, bot=a)  # closing orders are never capped
+    assert await env.owner.fetchval("SELECT count(*) FROM trading.fill_events") == fills + 1
+
+    env.clock.now = NOW + 86_400_000  # the next UTC day: nothing placed yet (the close is 500 there)
+    later = intent(a, qty="0.2", created_ms=env.clock.now - 1_000, valid_until_ms=env.clock.now + 5_000)
+    assert (await place(env, later))["outcome"] == "placed"
+    assert await env.owner.fetchval(
+        "SELECT notional FROM trading.bot_daily_notional WHERE bot_id = $1 AND day_ms = $2",
+        a,
+        day + 86_400_000,
+    ) == Decimal("100.0")
 
 
 async def test_an_expired_intent_is_dropped_with_its_receipt(env: Env) -> None:

@@ -1,0 +1,45 @@
+"""A bot's runs (`trading.runs`): the bot service opens one per bot it runs when it starts, and stops
+them when it shuts down. The platform trades on the paper exchange only, so every run is 'paper'.
+
+A run still 'running' when its bot starts again belongs to a process that did not shut down cleanly:
+it is stopped then, at the new start's time (one running run per bot, a unique index says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+
+from registry.ids import uuid7
+
+MODE = "paper"
+
+STOP_LEFT_OVER = """
+UPDATE trading.runs SET status = 'stopped', stopped_ms = greatest(started_ms, $2)
+WHERE bot_id = ANY($1::uuid[]) AND status = 'running'
+"""
+OPEN = """
+INSERT INTO trading.runs (id, bot_id, mode, status, started_ms)
+SELECT id, bot_id, $3, 'running', $4 FROM unnest($1::uuid[], $2::uuid[]) AS r (id, bot_id)
+"""
+STOP = """
+UPDATE trading.runs SET status = 'stopped', stopped_ms = greatest(started_ms, $2)
+WHERE id = ANY($1::uuid[]) AND status = 'running'
+"""
+
+
+async def open_runs(conn: asyncpg.Connection, bot_ids: Sequence[UUID], now_ms: int) -> dict[UUID, UUID]:
+    """Start a run for each bot (stopping any it left running); returns run id by bot id."""
+    runs = {bot_id: uuid7(now_ms) for bot_id in bot_ids}
+    async with conn.transaction():
+        await conn.execute(STOP_LEFT_OVER, list(runs), now_ms)
+        await conn.execute(OPEN, list(runs.values()), list(runs), MODE, now_ms)
+    return runs
+
+
+async def stop_runs(conn: asyncpg.Connection, run_ids: Sequence[UUID], now_ms: int) -> int:
+    """Stop the runs still running among `run_ids`; returns how many."""
+    done = await conn.execute(STOP, list(run_ids), now_ms)
+    return int(done.split()[-1])
