@@ -84,8 +84,8 @@ OPERATIONS: dict[str, str] = {
     **{f"{v}: write the live generation": f"DELETE FROM proj_{v}_1.{v}" for v in FILLS_VIEWS},
 }
 
-RUN_READERS = {roles.MANAGER, roles.RISK, roles.EXECUTOR, roles.BOT, roles.LAB_READER}
-VIEW_READERS = set(generations.VIEW_READERS)
+RUN_READERS = {roles.MANAGER, roles.RISK, roles.EXECUTOR, roles.BOT, roles.LAB_READER, roles.DRIFT_READER}
+VIEW_READERS = set(generations.VIEW_READERS) | {roles.DRIFT_READER}  # the trading views: 0010
 
 ALLOWED: dict[str, set[str]] = {
     "runs: read": RUN_READERS,
@@ -97,7 +97,7 @@ ALLOWED: dict[str, set[str]] = {
     "trades: record a trade": {roles.EXECUTOR},
     "trades: rewrite a price": set(),
     "trades: delete": set(),
-    "fences: read": {roles.EXECUTOR, roles.LAB_READER},
+    "fences: read": {roles.EXECUTOR, roles.LAB_READER, roles.DRIFT_READER},
     "fences: write a token directly": set(),
     "increment_fence: draw a token": {roles.EXECUTOR},
     "bot_configs: set desired_state": {roles.RISK},

@@ -112,26 +112,27 @@ def intent(bot: UUID, side: Side = Side.BUY, qty: str = "0.5", **fields: Any) ->
     return OrderIntent(**(values | fields))
 
 
-async def send(js: JetStreamContext, subject: str, event: Event, msg_id: str | None = None) -> None:
-    """Publish as the drain would: the event's id as Msg-Id unless told otherwise."""
+async def send(js: JetStreamContext, subject: str, event: Event, msg_id: str | None = None) -> int:
+    """Publish as the drain would: the event's id as Msg-Id unless told otherwise; its stream seq."""
     codec = REGISTRY.codec(REGISTRY.match(subject))
     headers = wire_headers(msg_id or str(event.event_id), event.NAME, event.VERSION, "bot", None)
-    await js.publish(subject, codec.encode(event), headers=headers)
+    return (await js.publish(subject, codec.encode(event), headers=headers)).seq
 
 
-async def settled(js: JetStreamContext, durable: str) -> None:
-    """Wait until the durable has handled and acked everything on the stream."""
+async def settled(js: JetStreamContext, durable: str, seq: int) -> None:
+    """Wait until the durable has been delivered seq and acked all it was given. A consumer learns of a
+    stored message asynchronously, so right after a publish its info can still say 0 pending."""
     for _ in range(400):
         info = await js.consumer_info("gordon-bus", durable)
-        if info.num_pending == 0 and info.num_ack_pending == 0:
+        delivered = info.delivered.stream_seq if info.delivered else 0
+        if (delivered or 0) >= seq and info.num_pending == 0 and info.num_ack_pending == 0:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{durable} did not settle")
 
 
 async def place(env: Env, order: OrderIntent) -> asyncpg.Record:
-    await send(env.js, "intents.executor", order)
-    await settled(env.js, "executor-default")
+    await settled(env.js, "executor-default", await send(env.js, "intents.executor", order))
     receipt = await env.owner.fetchrow(
         "SELECT * FROM trading.intent_receipts WHERE intent_id = $1", order.intent_id
     )
@@ -141,8 +142,7 @@ async def place(env: Env, order: OrderIntent) -> asyncpg.Record:
 
 async def command(env: Env, kind: CommandKind, bot: UUID | None = None) -> None:
     event = RiskCommand(command_id=uuid7(), command=kind, bot_id=bot, reason=f"test {kind}", issued_ms=NOW)
-    await send(env.js, "risk.commands", event)
-    await settled(env.js, "executor-risk")
+    await settled(env.js, "executor-risk", await send(env.js, "risk.commands", event))
 
 
 async def own_positions(owner: asyncpg.Connection) -> dict[tuple[UUID, str], PositionState]:
@@ -157,8 +157,10 @@ async def test_an_intent_becomes_a_filled_order_and_a_fill_once(env: Env) -> Non
     bot = uuid7()
     order = intent(bot)
     receipt = await place(env, order)
-    await send(env.js, "intents.executor", order, msg_id=str(uuid7()))  # the same intent, a new Msg-Id
-    await settled(env.js, "executor-default")
+    again = await send(
+        env.js, "intents.executor", order, msg_id=str(uuid7())
+    )  # the same intent, a new Msg-Id
+    await settled(env.js, "executor-default", again)
 
     assert (receipt["outcome"], receipt["reason"], receipt["ts_ms"]) == ("placed", "", NOW)
     events = await env.owner.fetch("SELECT * FROM trading.order_events ORDER BY order_id, version")
@@ -332,8 +334,7 @@ async def test_flatten_closes_positions_from_the_executors_own_fills(env: Env) -
     fills = await env.owner.fetchval("SELECT count(*) FROM trading.fill_events")
     repeat = RiskCommand(command_id=uuid7(), command=CommandKind.FLATTEN, reason="x", issued_ms=NOW)
     await send(env.js, "risk.commands", repeat)
-    await send(env.js, "risk.commands", repeat, msg_id=str(uuid7()))
-    await settled(env.js, "executor-risk")
+    await settled(env.js, "executor-risk", await send(env.js, "risk.commands", repeat, msg_id=str(uuid7())))
     assert await env.owner.fetchval("SELECT count(*) FROM trading.fill_events") == fills
 
 
