@@ -33,6 +33,7 @@ class Table(Generic[T]):
         self.key = tuple(key)
         self.columns = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
         self._enums = _enum_fields(cls)
+        self._types: tuple[str, ...] | None = None
 
     def upsert(self, schema: str) -> str:
         cols = ", ".join(self.columns)
@@ -73,7 +74,33 @@ class Table(Generic[T]):
                 values[name] = kind(values[name])
         return self.cls(**values)
 
+    def bulk_upsert(self, schema: str, types: Sequence[str]) -> str:
+        """The upsert of many rows in one statement: `$i` is the array of column i's values (one
+        statement executes once, where `executemany` binds and executes every row on its own)."""
+        cols = ", ".join(self.columns)
+        arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, start=1))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c not in self.key)
+        return (
+            f"INSERT INTO {schema}.{self.name} ({cols}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}"
+        )
+
+    async def column_types(self, conn: asyncpg.Connection, schema: str) -> tuple[str, ...]:
+        """The SQL types of the columns, in order, as the table declares them (read once: every
+        generation's table comes from the same DDL)."""
+        if self._types is None:
+            records = await conn.fetch(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+                f"{schema}.{self.name}",
+            )
+            found: dict[str, str] = {r[0]: r[1] for r in records}
+            self._types = tuple(found[c] for c in self.columns)
+        return self._types
+
     async def save(self, conn: asyncpg.Connection, schema: str, states: Iterable[T]) -> None:
+        """Upsert `states` in one statement (each key at most once, as a projection's changed states are)."""
         rows = [self.row(s) for s in states]
         if rows:
-            await conn.executemany(self.upsert(schema), rows)
+            types = await self.column_types(conn, schema)
+            await conn.execute(self.bulk_upsert(schema, types), *(list(c) for c in zip(*rows, strict=True)))

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -50,6 +50,15 @@ class ProjectionHalted(Exception):
         super().__init__(f"projection {name} halted at seq {seq}: {reason}")
         self.seq = seq
         self.reason = reason
+
+
+@dataclass
+class Batch:
+    """Fetched messages in stream order, and what they decode to (or why they do not)."""
+
+    messages: list[Msg] = field(default_factory=list)
+    decoded: list[tuple[int, Event]] = field(default_factory=list)
+    undecodable: list[tuple[Msg, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,8 @@ class Runner(Generic[K, S]):
         self.buffer: Buffer[Hashable] = Buffer()
         self._next_delivery = 1
         self.codec = registry.codec(projection.subject)
+        self._applied = metrics.APPLIED.labels(projection.name)
+        self._duplicates = metrics.DUPLICATES.labels(projection.name)
 
     async def run(self, stop: asyncio.Event, until_seq: int | None = None) -> RunnerStats:
         """Fold until `stop` (or, with `until_seq`, until every event up to it is consumed)."""
@@ -129,7 +140,7 @@ class Runner(Generic[K, S]):
         self.stats.generation = generation
         self.stats.last_seq = self.stats.processed_seq = state.last_seq
         sub = await self._subscribe(state.last_seq + 1)
-        fetching: asyncio.Future[tuple[list[Msg], bool]] | None = None
+        fetching: asyncio.Future[tuple[Batch, bool]] | None = None
         try:
             while not stop.is_set():
                 if until_seq is not None and self.stats.processed_seq >= until_seq and not self.buffer.size:
@@ -137,8 +148,12 @@ class Runner(Generic[K, S]):
                 fetching = fetching or asyncio.ensure_future(self._collect(sub, until_seq))
                 batch, gap = await fetching
                 # the next batch is fetched while this one is folded and committed
-                fetching = asyncio.ensure_future(self._collect(sub, until_seq)) if batch and not gap else None
-                if batch:
+                fetching = (
+                    asyncio.ensure_future(self._collect(sub, until_seq))
+                    if batch.messages and not gap
+                    else None
+                )
+                if batch.messages:
                     if (
                         not self.fixed
                         and await generations.live_generation(conn, self.projection) != generation
@@ -147,6 +162,10 @@ class Runner(Generic[K, S]):
                     await self._apply(conn, schema, batch)
                 elif not gap:
                     self.stats.caught_up = True
+                    if until_seq is not None and self._next_delivery == 1:
+                        # nothing delivered yet (a first fetch can time out on a busy machine): the
+                        # lag is not known from a message, so ask the consumer before calling it done
+                        self.stats.lag = (await sub.consumer_info()).num_pending or 0
                     if until_seq is not None and self.stats.lag == 0 and not self.buffer.size:
                         return True
                 if gap:  # a delivery went missing: read again from the last event consumed
@@ -188,42 +207,52 @@ class Runner(Generic[K, S]):
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
 
-    async def _collect(self, sub: Any, until_seq: int | None) -> tuple[list[Msg], bool]:
-        """The next batch in stream order, and whether a delivery is missing after it."""
-        try:
-            messages = await sub.fetch(self.config.batch_size, timeout=self.config.fetch_wait_s)
-        except TimeoutError:  # nats-py raises its own subclass, or the builtin from inside fetch
-            return [], False
-        batch: list[Msg] = []
-        for msg in messages:
-            meta = msg.metadata
-            if meta.sequence.consumer != self._next_delivery:
-                return batch, True
-            self._next_delivery += 1
-            if until_seq is not None and meta.sequence.stream > until_seq:
-                self.stats.lag = 0
-                break
-            self.stats.lag = meta.num_pending
-            batch.append(msg)
-        return batch, False
+    async def _collect(self, sub: Any, until_seq: int | None) -> tuple[Batch, bool]:
+        """The next batch in stream order, decoded, and whether a delivery is missing after it.
 
-    async def _apply(self, conn: asyncpg.Connection, schema: str, batch: list[Msg]) -> None:
-        p = self.projection
-        decoded: list[tuple[int, Event]] = []
-        undecodable: list[tuple[Msg, str]] = []
-        for msg in batch:
-            seq = msg.metadata.sequence.stream
+        A fixed runner (a rebuild) tops its batch up while more is pending, so it commits full batches
+        (a fetch ends at its wait, which a busy fold makes it reach early); a live one takes what came.
+        Decoding here, in the fetch that runs while the previous batch commits, keeps it off the fold."""
+        batch = Batch()
+        gap = done = False
+        while not (gap or done):
             try:
-                decoded.append((seq, self.codec.decode(msg.data)))
+                messages = await sub.fetch(
+                    self.config.batch_size - len(batch.messages), timeout=self.config.fetch_wait_s
+                )
+            except TimeoutError:  # nats-py raises its own subclass, or the builtin from inside fetch
+                break
+            for msg in messages:
+                meta = msg.metadata
+                if meta.sequence.consumer != self._next_delivery:
+                    gap = True
+                    break
+                self._next_delivery += 1
+                if until_seq is not None and meta.sequence.stream > until_seq:
+                    self.stats.lag = 0
+                    done = True
+                    break
+                self.stats.lag = meta.num_pending
+                batch.messages.append(msg)
+            if self.fixed is None or len(batch.messages) >= self.config.batch_size or self.stats.lag == 0:
+                break
+        for msg in batch.messages:
+            try:
+                batch.decoded.append((msg.metadata.sequence.stream, self.codec.decode(msg.data)))
             except DecodeError as exc:
-                undecodable.append((msg, exc.reason))
+                batch.undecodable.append((msg, exc.reason))
+        return batch, gap
+
+    async def _apply(self, conn: asyncpg.Connection, schema: str, batch: Batch) -> None:
+        p = self.projection
+        decoded, undecodable = batch.decoded, batch.undecodable
         halted: ProjectionHalted | None = None
         async with conn.transaction():
             keys = list(dict.fromkeys(p.key(event) for _, event in decoded))
             states = await p.load(conn, schema, keys)
             changed: dict[K, S] = {}
             now = time.monotonic()
-            processed = batch[-1].metadata.sequence.stream
+            processed = batch.messages[-1].metadata.sequence.stream
             for seq, event in decoded:
                 try:
                     self._one(seq, event, states, changed, now)
@@ -242,7 +271,7 @@ class Runner(Generic[K, S]):
         self.stats.last_seq = max(self.stats.last_seq, last)
         name = self.projection.name
         metrics.LAG.labels(name).set(self.stats.lag)
-        metrics.LAG_SECONDS.labels(name).set(metrics.behind_s(batch[-1], self.stats.lag))
+        metrics.LAG_SECONDS.labels(name).set(metrics.behind_s(batch.messages[-1], self.stats.lag))
         metrics.LAST_SEQ.labels(name).set(self.stats.last_seq)
         if halted is not None:
             raise halted
@@ -278,7 +307,7 @@ class Runner(Generic[K, S]):
         current = p.applied(states[key], event) if key in states else 0
         if version <= current:
             self.stats.duplicates += 1
-            metrics.DUPLICATES.labels(p.name).inc()
+            self._duplicates.inc()
             return
         if version > current + 1:
             self.buffer.hold(stream, version, Waiting(seq, event, now, current))
@@ -294,7 +323,7 @@ class Runner(Generic[K, S]):
                 raise ProjectionHalted(p.name, seq, f"{type(exc).__name__}: {exc}") from None
             changed[key] = states[key]
             self.stats.applied += 1
-            metrics.APPLIED.labels(p.name).inc()
+            self._applied.inc()
             waiting = self.buffer.take(stream, version + 1)
             if waiting is None:
                 return

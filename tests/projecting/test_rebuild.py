@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import pytest
+from nats import errors as nats_errors
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
@@ -213,3 +215,43 @@ async def test_verify_reports_a_tampered_row_and_rebuild_refuses_to_swap(
     assert await owner_do(database, lambda c: generations.live_generation(c, ORDERS)) == 1
     schemas = await rows(database, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'proj_orders_%'")
     assert [r[0] for r in schemas] == ["proj_orders_1"]
+
+
+class FirstFetchTimesOut:
+    """A pull subscription whose first fetch times out, as nats-py's does when the first delivery takes
+    longer than the fetch wait (a busy machine); everything else is the real subscription's."""
+
+    def __init__(self, sub: Any) -> None:
+        self.sub = sub
+        self.timed_out = False
+
+    async def fetch(self, batch: int, timeout: float) -> Any:  # noqa: ASYNC109 - nats-py's signature
+        if not self.timed_out:
+            self.timed_out = True
+            raise nats_errors.TimeoutError
+        return await self.sub.fetch(batch, timeout=timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sub, name)
+
+
+class SlowStart(Runner[UUID, Any]):
+    async def _subscribe(self, start_seq: int) -> Any:
+        return FirstFetchTimesOut(await super()._subscribe(start_seq))
+
+
+async def test_a_rebuild_whose_first_fetch_times_out_still_folds_up_to_its_sequence(
+    projector: str, database: str, nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]
+) -> None:
+    await fresh_bus()
+    js = nats.jetstream()
+    await publish_orders(js, 5)
+    await history_has(js, 20)
+    last = (await js.stream_info(HISTORY)).state.last_seq
+    await owner_do(database, lambda c: generations.create(c, ORDERS, 2))
+    runner = SlowStart(ORDERS, projector, js, REGISTRY, FAST, generation=2)
+    stats = await runner.run(asyncio.Event(), until_seq=last)
+    assert (stats.applied, stats.processed_seq) == (20, last)
+    state = await owner_do(database, lambda c: tracking.read(c, "proj_orders_2"))
+    assert isinstance(state, tracking.Tracking)
+    assert (state.last_seq, state.processed_seq) == (last, last)
