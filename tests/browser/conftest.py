@@ -52,6 +52,17 @@ class PageProbe:
     failed_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    aborted_by_reload: list[str] = field(default_factory=list)
+    _reloading: bool = False
+
+    async def reload(self) -> None:
+        """Reload the page: the requests the old document still had in flight end as net::ERR_ABORTED,
+        which is the navigation's doing, not a failure of the page (kept apart in `aborted_by_reload`)."""
+        self._reloading = True
+        try:
+            await self.page.reload()
+        finally:
+            self._reloading = False
 
     def attach(self) -> None:
         """Start recording the page's events."""
@@ -83,7 +94,11 @@ class PageProbe:
         self.requests.append(request.url)
 
     def _on_request_failed(self, request: Request) -> None:
-        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+        line = f"{request.method} {request.url}: {request.failure}"
+        if self._reloading and request.failure == "net::ERR_ABORTED":
+            self.aborted_by_reload.append(line)
+        else:
+            self.failed_requests.append(line)
 
     def _on_response(self, response: Response) -> None:
         if response.status >= 400:
