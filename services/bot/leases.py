@@ -4,6 +4,7 @@ run), so two bot processes never run the same bot.
 The locks live on one dedicated connection of the bot service: they die with it, so a crashed process
 frees its bots, and its row (left behind) is taken over by the next process that gets the lock. The key
 differs from the runner's per-kline transaction lock (services/bot/runner.py), which it must not block.
+The service's readiness check `leases` fails once the lock connection is lost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from registry.ids import uuid7
+from services.readiness import Failed
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,10 @@ SET holder = EXCLUDED.holder, acquired_ms = EXCLUDED.acquired_ms, renewed_ms = E
 """
 RENEW = (
     "UPDATE trading.bot_leases SET renewed_ms = greatest(renewed_ms, $3) WHERE bot_id = $1 AND holder = $2"
+)
+HELD = (
+    "SELECT count(*) FROM pg_catalog.pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' "
+    "AND granted"
 )
 RELEASE = "DELETE FROM trading.bot_leases WHERE bot_id = ANY($1::uuid[]) AND holder = $2"
 
@@ -50,8 +56,9 @@ class Leases:
         self.conn: asyncpg.Connection | None = None
         self.held: list[UUID] = []
 
-    async def take(self, bot_ids: Sequence[UUID]) -> list[UUID]:
-        """Lock each bot nobody else runs; returns those now held (the others are logged and skipped)."""
+    async def take(self, bot_ids: Sequence[UUID], wait_s: float = 0.0) -> list[UUID]:
+        """Lock each bot nobody else runs, retrying for up to `wait_s` (a crashed holder's backend frees
+        its locks a moment after its connection died); returns those held, the others logged."""
         if self.conn is None or self.conn.is_closed():
             self.conn = await asyncpg.connect(
                 self.dsn,
@@ -62,13 +69,17 @@ class Leases:
                     "tcp_keepalives_count": "3",
                 },
             )
-        for bot_id in bot_ids:
-            if bot_id in self.held:
-                continue
-            if await self.conn.fetchval(TRY_LOCK, str(bot_id)):
-                self.held.append(bot_id)
-            else:
-                log.warning("bot %s is leased by another process: not running it here", bot_id)
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            for bot_id in bot_ids:
+                if bot_id not in self.held and await self.conn.fetchval(TRY_LOCK, str(bot_id)):
+                    self.held.append(bot_id)
+            missing = [b for b in bot_ids if b not in self.held]
+            if not missing or asyncio.get_running_loop().time() >= deadline:
+                break
+            await asyncio.sleep(0.1)
+        for bot_id in missing:
+            log.warning("bot %s is leased by another process: not running it here", bot_id)
         return list(self.held)
 
     async def claim(self, conn: asyncpg.Connection, runs: Mapping[UUID, UUID], now_ms: int) -> None:
@@ -83,12 +94,26 @@ class Leases:
         """Delete this holder's rows (a clean stop), before `release` frees the locks."""
         await conn.execute(RELEASE, self.held, self.holder)
 
+    async def check(self) -> str:
+        """Readiness: the lock connection still answers and holds every lease taken. A lost connection
+        (a Postgres restart, a partition) fails it for good: the locks are gone, a restart retakes them."""
+        if not self.held:
+            return "no bot leased"
+        if self.conn is None or self.conn.is_closed():
+            raise Failed(f"the lease connection is gone: {len(self.held)} bot lease(s) lost")
+        held = int(await self.conn.fetchval(HELD))
+        if held < len(self.held):
+            raise Failed(f"{held} of {len(self.held)} bot lease lock(s) held")
+        return f"{held} bot lease(s) held by {self.holder}"
+
     async def release(self) -> None:
-        """Free every lock by closing their connection (also fine when it is already gone)."""
+        """Free every lock, then close their connection (also fine when it is already gone). Unlocking
+        first frees them when this returns: a closed connection's backend lets go a moment later."""
         conn, self.conn, self.held = self.conn, None, []
         if conn is not None and not conn.is_closed():
             try:
                 async with asyncio.timeout(2.0):
+                    await conn.execute("SELECT pg_advisory_unlock_all()")
                     await conn.close()
             except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 conn.terminate()

@@ -37,6 +37,8 @@ from stores.bot_events import BotEventKind, record
 
 log = logging.getLogger(__name__)
 
+DEFAULT_LEASE_WAIT_S = 5.0
+
 
 @dataclass
 class BotService:
@@ -49,6 +51,8 @@ class BotService:
     validity_ms: int = DEFAULT_VALIDITY_MS
     wanted: list[BotConfig] | None = None
     """The bots given to `build`; None: the running bots of trading.bot_configs, read at start."""
+    lease_wait_s: float = DEFAULT_LEASE_WAIT_S
+    """How long the start retries a bot's lease before leaving the bot to the process holding it."""
     runners: dict[UUID, BotRunner] = field(default_factory=dict)
     runs: dict[UUID, UUID] = field(default_factory=dict)
     """The run (`trading.runs`) of each bot this process runs, by bot id."""
@@ -73,7 +77,7 @@ class BotService:
         if configs is None:
             async with self.runtime.pool.acquire() as proxy:
                 configs = await load_running(cast(asyncpg.Connection, proxy))
-        leased = set(await self.leases.take([c.bot_id for c in configs]))
+        leased = set(await self.leases.take([c.bot_id for c in configs], self.lease_wait_s))
         for config in configs:
             if config.bot_id in leased:
                 self.subscribe(config)
@@ -109,6 +113,7 @@ def build(
     clock: Callable[[], int] = wall_clock_ms,
     bots: Sequence[BotConfig] | None = None,
     validity_ms: int = DEFAULT_VALIDITY_MS,
+    lease_wait_s: float = DEFAULT_LEASE_WAIT_S,
 ) -> BotService:
     """The bot service; `bots=None` reads the running bots from the database at startup."""
     if validity_ms <= 0:
@@ -121,7 +126,9 @@ def build(
         max_silence_s=KLINE_SILENCE_S,
     )
     leases = Leases(with_user(runtime.database_url, runtime.role))
-    service = BotService(app, broker, runtime, leases, validity_ms, None if bots is None else list(bots))
+    wanted = None if bots is None else list(bots)
+    service = BotService(app, broker, runtime, leases, validity_ms, wanted, lease_wait_s)
+    runtime.checks["leases"] = leases.check
     app.on_startup(service.start)
     app.on_shutdown(service.stop)
     return service

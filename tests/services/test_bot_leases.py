@@ -6,6 +6,7 @@ The services run in-process with an injected clock (helpers of test_bot_service.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from uuid import UUID
 
@@ -48,6 +49,9 @@ async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+LEASE_BACKEND = "application_name = 'gordon-bot-leases'"
+
+
 async def lease_of(conn: asyncpg.Connection, bot_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM trading.bot_leases WHERE bot_id = $1", bot_id)
 
@@ -78,8 +82,8 @@ async def test_two_connections_cannot_hold_one_bots_lease_and_a_dead_holders_loc
         assert await first.take([bot]) == [bot]
         assert await second.take([bot, other]) == [other]  # the other bot is free
         assert first.conn is not None
-        first.conn.terminate()  # a crash: the connection dies, its session locks with it
-        assert await second.take([bot]) == [other, bot]
+        first.conn.terminate()  # a crash: the connection dies, its session locks a moment later
+        assert await second.take([bot], wait_s=10.0) == [other, bot]
         assert await Leases(dsn, "third").take([bot, other]) == []
     finally:
         await first.release()
@@ -111,8 +115,10 @@ async def test_a_second_process_does_not_run_a_leased_bot_and_a_clean_stop_frees
         )
         assert [tuple(r) for r in subscriptions] == [(run_id, bot_id, "BTCUSDT", "spot", "1m")]
         assert await lock_holders(owner) == ["gordon-bot-leases"]
+        verdict = await first.app.readiness()
+        assert verdict.results["leases"].ok, verdict.results["leases"]
         clock.now += 1_000
-        async with running(service_for(nats_url, database, clock)) as second:
+        async with running(service_for(nats_url, database, clock, lease_wait_s=0.2)) as second:
             assert second.runners == {}  # leased by the first: not subscribed, no run
             assert second.runs == {}
         lease = await lease_of(owner, bot_id)
@@ -171,3 +177,22 @@ async def test_a_crashed_holders_stale_lease_is_taken_over_and_each_kline_renews
         assert lease is not None
         assert (lease["acquired_ms"], lease["renewed_ms"]) == (NOW, NOW + 5_000)
     assert await events_of(owner, bot_id) == [("started", run_id, NOW), ("stopped", run_id, NOW + 5_000)]
+
+
+async def test_readiness_fails_once_the_lease_connection_is_lost(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await add_bot(owner)
+    async with running(service_for(nats_url, database, Clock(NOW))) as service:
+        verdict = await service.app.readiness()
+        assert verdict.results["leases"].detail == f"1 bot lease(s) held by {service.leases.holder}"
+        # as a Postgres restart or a partition would: the locks go with the connection
+        await owner.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {LEASE_BACKEND}")
+        for _ in range(200):
+            if not await owner.fetchval(f"SELECT count(*) FROM pg_stat_activity WHERE {LEASE_BACKEND}"):
+                break
+            await asyncio.sleep(0.05)
+        assert await lock_holders(owner) == []
+        verdict = await service.app.readiness()
+        assert not verdict.results["leases"].ok
+    assert await lease_of(owner, bot_id) is None  # the clean stop still removes its row
