@@ -6,7 +6,7 @@ database with this metadata, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from migrations.tables import bus, market_data, paper, sessions, trading
+from migrations.tables import bots, bus, market_data, paper, sessions, trading
 from migrations.tables.base import SCHEMAS, metadata
 
-__all__ = ["SCHEMAS", "bus", "market_data", "metadata", "paper", "sessions", "trading"]
+__all__ = ["SCHEMAS", "bots", "bus", "market_data", "metadata", "paper", "sessions", "trading"]

@@ -1,6 +1,6 @@
 """One bot's kline handler: fold a closed candle into its stored state and, on a signal, write the intent
-and its outbox row (or hold it back), and the signal's row of the strategy log (`trading.signals`), all
-in one transaction as gordon_bot."""
+and its outbox row (or hold it back), and the signal's row of the strategy log (`trading.signals`), and
+renew its lease row, all in one transaction as gordon_bot."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from schemas.intents import OrderIntent
 from schemas.market import Kline
 from services.bot import strategy
 from services.bot.config import BotConfig
+from services.bot.leases import Leases
 from services.bot.warmup import last_closes
 from services.runtime import ServiceRuntime
 
@@ -63,12 +64,19 @@ class Outcome(enum.StrEnum):
 class BotRunner:
     """Handles the klines of one bot, in its durable's order."""
 
-    def __init__(self, config: BotConfig, runtime: ServiceRuntime, validity_ms: int = DEFAULT_VALIDITY_MS):
+    def __init__(
+        self,
+        config: BotConfig,
+        runtime: ServiceRuntime,
+        validity_ms: int = DEFAULT_VALIDITY_MS,
+        leases: Leases | None = None,
+    ):
         if validity_ms <= 0:
             raise ValueError(f"intent validity must be positive, got {validity_ms} ms")
         self.config = config
         self.runtime = runtime
         self.validity_ms = validity_ms
+        self.leases = leases
         self._latch_view_warned = False
 
     async def handle(self, kline: Kline) -> Outcome:
@@ -103,6 +111,8 @@ class BotRunner:
             now = self.runtime.clock()
             state_json = json.dumps(after.to_json())
             await conn.execute(SAVE, self.config.bot_id, state_json, kline.open_time_ms, now)
+            if self.leases is not None:
+                await self.leases.renew(conn, self.config.bot_id, now)
         return outcome
 
     async def _held_back(self, conn: asyncpg.Connection) -> str | None:

@@ -6,6 +6,10 @@ Subscribers must exist before the broker starts, so the bots are fixed per start
 that runs after the pool opens and before the broker connects. A bot added later runs from the next
 start; its durable then begins at new klines and it warms up from market_data.v_klines_reader.
 Each start opens a run per bot in trading.runs and a clean shutdown stops them (services/bot/runs.py).
+A bot runs only in the process holding its lease (services/bot/leases.py): a bot another live process
+runs is skipped at start, so two processes never share its durable or its run. The start records each
+run's subscription, lease row and 'started' event in one transaction; a clean stop its 'stopped' event
+and removes the lease rows in the runs' stopping transaction, then frees the locks.
 """
 
 from __future__ import annotations
@@ -23,22 +27,32 @@ from consumers.subscribers import bot_klines
 from registry.subject import Service
 from schemas.market import Kline
 from services.bot.config import BotConfig, load_running
+from services.bot.leases import Leases
 from services.bot.runner import DEFAULT_VALIDITY_MS, BotRunner
-from services.bot.runs import open_runs, stop_runs
+from services.bot.runs import open_runs, record_subscriptions, stop_runs
 from services.runtime import KLINE_SILENCE_S, ServiceRuntime, service_app, wall_clock_ms
 from services.service_app import ServiceApp
+from settings.dsn import with_user
+from stores.bot_events import BotEventKind, record
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LEASE_WAIT_S = 5.0
 
 
 @dataclass
 class BotService:
-    """The app, its broker and runtime, and a runner per subscribed bot."""
+    """The app, its broker and runtime, its bots' leases, and a runner per subscribed bot."""
 
     app: ServiceApp
     broker: NatsBroker
     runtime: ServiceRuntime
+    leases: Leases
     validity_ms: int = DEFAULT_VALIDITY_MS
+    wanted: list[BotConfig] | None = None
+    """The bots given to `build`; None: the running bots of trading.bot_configs, read at start."""
+    lease_wait_s: float = DEFAULT_LEASE_WAIT_S
+    """How long the start retries a bot's lease before leaving the bot to the process holding it."""
     runners: dict[UUID, BotRunner] = field(default_factory=dict)
     runs: dict[UUID, UUID] = field(default_factory=dict)
     """The run (`trading.runs`) of each bot this process runs, by bot id."""
@@ -47,7 +61,7 @@ class BotService:
         """Register `config`'s durable consumer (before the broker starts); once per bot."""
         if config.bot_id in self.runners:
             return self.runners[config.bot_id]
-        runner = BotRunner(config, self.runtime, self.validity_ms)
+        runner = BotRunner(config, self.runtime, self.validity_ms, self.leases)
 
         async def on_kline(kline: Kline) -> None:
             await runner.handle(kline)
@@ -56,28 +70,40 @@ class BotService:
         self.runners[config.bot_id] = runner
         return runner
 
-    async def load_bots(self) -> None:
-        """Subscribe every running bot of trading.bot_configs (the startup hook)."""
-        async with self.runtime.pool.acquire() as proxy:
-            configs = await load_running(cast(asyncpg.Connection, proxy))
-        for config in configs:
-            self.subscribe(config)
-        log.info("bot service: %d bot(s) running", len(self.runners))
-
-    async def start_runs(self) -> None:
-        """Open a run for each subscribed bot (a startup hook, after the bots are known)."""
-        async with self.runtime.pool.acquire() as proxy:
-            self.runs = await open_runs(
-                cast(asyncpg.Connection, proxy), list(self.runners), self.runtime.clock()
-            )
-
-    async def stop_runs(self) -> None:
-        """Stop this process's runs (a shutdown hook, while the pool is still open)."""
-        if self.runs:
+    async def start(self) -> None:
+        """The startup hook (the pool is open, the broker not yet): lease the bots, subscribe those leased
+        and open their runs with their subscriptions, lease rows and 'started' events."""
+        configs = self.wanted
+        if configs is None:
             async with self.runtime.pool.acquire() as proxy:
-                await stop_runs(
-                    cast(asyncpg.Connection, proxy), list(self.runs.values()), self.runtime.clock()
-                )
+                configs = await load_running(cast(asyncpg.Connection, proxy))
+        leased = set(await self.leases.take([c.bot_id for c in configs], self.lease_wait_s))
+        for config in configs:
+            if config.bot_id in leased:
+                self.subscribe(config)
+        log.info("bot service: %d bot(s) running", len(self.runners))
+        if not self.runners:
+            return
+        now = self.runtime.clock()
+        async with self.runtime.pool.acquire() as proxy, proxy.transaction():
+            conn = cast(asyncpg.Connection, proxy)
+            self.runs = await open_runs(conn, list(self.runners), now)
+            await record_subscriptions(conn, [r.config for r in self.runners.values()], self.runs)
+            await self.leases.claim(conn, self.runs, now)
+            detail = f"run by {self.leases.holder}"
+            await record(conn, BotEventKind.STARTED, list(self.runs.items()), detail, now)
+
+    async def stop(self) -> None:
+        """The shutdown hook (the pool still open): stop this process's runs, log 'stopped', remove the
+        lease rows, then free the locks."""
+        if self.runs:
+            now = self.runtime.clock()
+            async with self.runtime.pool.acquire() as proxy, proxy.transaction():
+                conn = cast(asyncpg.Connection, proxy)
+                await stop_runs(conn, list(self.runs.values()), now)
+                await record(conn, BotEventKind.STOPPED, list(self.runs.items()), "clean shutdown", now)
+                await self.leases.remove(conn)
+        await self.leases.release()
 
 
 def build(
@@ -87,6 +113,7 @@ def build(
     clock: Callable[[], int] = wall_clock_ms,
     bots: Sequence[BotConfig] | None = None,
     validity_ms: int = DEFAULT_VALIDITY_MS,
+    lease_wait_s: float = DEFAULT_LEASE_WAIT_S,
 ) -> BotService:
     """The bot service; `bots=None` reads the running bots from the database at startup."""
     if validity_ms <= 0:
@@ -98,12 +125,10 @@ def build(
         clock=clock,
         max_silence_s=KLINE_SILENCE_S,
     )
-    service = BotService(app, broker, runtime, validity_ms)
-    if bots is None:
-        app.on_startup(service.load_bots)
-    else:
-        for config in bots:
-            service.subscribe(config)
-    app.on_startup(service.start_runs)
-    app.on_shutdown(service.stop_runs)
+    leases = Leases(with_user(runtime.database_url, runtime.role))
+    wanted = None if bots is None else list(bots)
+    service = BotService(app, broker, runtime, leases, validity_ms, wanted, lease_wait_s)
+    runtime.checks["leases"] = leases.check
+    app.on_startup(service.start)
+    app.on_shutdown(service.stop)
     return service

@@ -7,6 +7,8 @@ market order against it. Positions come from the executor's own `trading.fill_ev
 `domain.positions.apply_fill` under each position's head lock, never from the positions read model.
 Flatten works while paused or halted: it is what a halt asks for. A closing order the exchange rejects
 (no price) is recorded as rejected and the others still go through.
+Each command applied is logged in trading.bot_events ('paused', 'resumed', 'flattened') in its handling
+transaction, one row per bot it reaches: its bot, or every bot with a running run when it names none.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ from schemas.intents import OrderIntent
 from schemas.risk import CommandKind, RiskCommand
 from services.executor.holdings import position_of
 from services.executor.trader import Trader
+from stores.bot_events import BotEventKind, record, running_runs
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "executor-risk"
 COMMAND_IDS = "executor-risk:command_id"
 SET_PAUSED = "UPDATE trading.executor_controls SET paused = $1, reason = $2, changed_ms = $3 WHERE id = 1"
+KINDS = {
+    CommandKind.PAUSE: BotEventKind.PAUSED,
+    CommandKind.RESUME: BotEventKind.RESUMED,
+    CommandKind.FLATTEN: BotEventKind.FLATTENED,
+}
 POSITION_KEYS = """
 SELECT DISTINCT bot_id, symbol FROM trading.fill_events WHERE ($1::uuid IS NULL OR bot_id = $1)
 ORDER BY bot_id, symbol
@@ -60,6 +68,7 @@ class Commands:
                 return False
             if not await first_time(conn, COMMAND_IDS, command.command_id):
                 return False
+            detail = f"{command.command.value} {command.command_id}: {command.reason}"
             if command.command is CommandKind.FLATTEN:
                 done = await self.flatten(conn, command, now_ms)
                 log.info(
@@ -68,10 +77,19 @@ class Commands:
                     done.cancelled,
                     len(done.closing),
                 )
+                detail += f" ({done.cancelled} cancelled, {len(done.closing)} closing)"
             else:
                 paused = command.command is CommandKind.PAUSE
                 await conn.execute(SET_PAUSED, paused, command.reason, now_ms)
+            await record(conn, KINDS[command.command], await self.reached(conn, command), detail, now_ms)
             return True
+
+    async def reached(self, tx: asyncpg.Connection, command: RiskCommand) -> list[tuple[UUID, UUID | None]]:
+        """The (bot id, running run or None) of the bots `command` reaches."""
+        runs = await running_runs(tx)
+        if command.bot_id is None:
+            return runs
+        return [r for r in runs if r[0] == command.bot_id] or [(command.bot_id, None)]
 
     async def flatten(self, tx: asyncpg.Connection, command: RiskCommand, now_ms: int) -> Flattened:
         reason = f"flatten {command.command_id}: {command.reason}"

@@ -1,7 +1,8 @@
 """Trip and resume the halt latch on the write side, each in one transaction as gordon_risk.
 
 A trip appends the breaker event (published on risk.events.{breaker}), publishes flatten and pause on
-risk.commands and writes a 'trip' audit row. A breaker already tripped since the last resume does not trip
+risk.commands and writes a 'trip' audit row. Each command issued is also recorded in trading.bot_commands
+with its outbox row. A breaker already tripped since the last resume does not trip
 again, so a redelivered fill or kline changes nothing. A resume is an operator's: audited with actor and
 reason, published as a resume command, refused when the latch is not halted. An operator's flatten (a
 request from the manager API) halts the latch as a manual trip, then pauses and flattens like a trip; an
@@ -28,6 +29,10 @@ GLOBAL = "global"
 RISK_ACTOR = "gordon-risk"
 
 AUDIT = "INSERT INTO trading.risk_audit_log (action, actor, reason, ts_ms) VALUES ($1, $2, $3, $4)"
+RECORD_COMMAND = """
+INSERT INTO trading.bot_commands (id, command_id, kind, bot_id, reason, actor, issued_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,22 @@ def command(kind: CommandKind, reason: str, ts_ms: int) -> RiskCommand:
     return RiskCommand(command_id=uuid7(ts_ms), command=kind, reason=reason, issued_ms=ts_ms)
 
 
+async def issue(conn: asyncpg.Connection, outbox: Outbox, cmd: RiskCommand, actor: str | None = None) -> None:
+    """Publish `cmd` on risk.commands and record it in trading.bot_commands, in `conn`'s transaction
+    (`actor` None: risk itself issued it)."""
+    await outbox.publish_within(conn, RISK_COMMANDS(), cmd, actor=actor)
+    await conn.execute(
+        RECORD_COMMAND,
+        uuid7(cmd.issued_ms),
+        cmd.command_id,
+        cmd.command.value,
+        cmd.bot_id,
+        cmd.reason,
+        actor or RISK_ACTOR,
+        cmd.issued_ms,
+    )
+
+
 async def trip(
     pool: asyncpg.Pool, outbox: Outbox, breach: Breach, *, ts_ms: int, latch_id: str = GLOBAL
 ) -> BreakerEvent | None:
@@ -89,7 +110,7 @@ async def trip(
         reason = f"{breach.breaker.value}: {breach.message}"
         # pause first, so no order can slip in between the flatten and the pause
         for kind in (CommandKind.PAUSE, CommandKind.FLATTEN):
-            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, reason, ts_ms))
+            await issue(conn, outbox, command(kind, reason, ts_ms))
         await conn.execute(AUDIT, LatchAction.TRIP.value, RISK_ACTOR, reason, ts_ms)
         return event
 
@@ -121,7 +142,7 @@ async def resume(
         latch.resume(actor, reason, ts_ms=ts_ms)
         (event,) = await store.save(conn, latch, actor=actor)
         resumed = command(CommandKind.RESUME, reason, ts_ms)
-        await outbox.publish_within(conn, RISK_COMMANDS(), resumed, actor=actor)
+        await issue(conn, outbox, resumed, actor)
         await conn.execute(AUDIT, LatchAction.RESUME.value, actor, reason, ts_ms)
         return event
 
@@ -168,6 +189,6 @@ async def _manual_halt(
             latch.trip(Breaker.MANUAL, None, None, message, ts_ms=ts_ms)
             (event,) = await store.save(conn, latch, actor=actor)
         for kind in kinds:
-            await outbox.publish_within(conn, RISK_COMMANDS(), command(kind, message, ts_ms), actor=actor)
+            await issue(conn, outbox, command(kind, message, ts_ms), actor)
         await conn.execute(AUDIT, action.value, actor, reason, ts_ms)
         return event

@@ -286,6 +286,37 @@ async def test_pause_refuses_new_orders_and_resume_allows_them(env: Env) -> None
     assert await env.owner.fetchval("SELECT count(*) FROM trading.fill_events") == 1
 
 
+async def test_each_applied_command_is_a_bot_event_of_every_bot_it_reaches(env: Env) -> None:
+    a, b, idle = sorted([uuid7(), uuid7(), uuid7()])
+    run_a, run_b = uuid7(), uuid7()
+    await env.owner.execute(
+        "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) VALUES "
+        "($1, $2, 'paper', 'running', 1), ($3, $4, 'paper', 'running', 1)",
+        run_a,
+        a,
+        run_b,
+        b,
+    )
+    await command(env, CommandKind.PAUSE)  # every bot: those with a running run
+    env.clock.now += 1_000
+    await command(env, CommandKind.FLATTEN, bot=idle)  # a bot without a run: its event has no run
+    env.clock.now += 1_000
+    resume = RiskCommand(command_id=uuid7(), command=CommandKind.RESUME, reason="ok", issued_ms=NOW)
+    await settled(env.js, "executor-risk", await send(env.js, "risk.commands", resume))
+    # the same command again under a new Msg-Id is not applied again, so no second event
+    await settled(env.js, "executor-risk", await send(env.js, "risk.commands", resume, msg_id=str(uuid7())))
+    rows = await env.owner.fetch("SELECT * FROM trading.bot_events ORDER BY ts_ms, bot_id")
+    assert [(r["kind"], r["bot_id"], r["run_id"], r["ts_ms"]) for r in rows] == [
+        ("paused", a, run_a, NOW),
+        ("paused", b, run_b, NOW),
+        ("flattened", idle, None, NOW + 1_000),
+        ("resumed", a, run_a, NOW + 2_000),
+        ("resumed", b, run_b, NOW + 2_000),
+    ]
+    assert rows[2]["detail"].endswith(": test flatten (0 cancelled, 0 closing)")
+    assert rows[3]["detail"] == f"resume {resume.command_id}: ok"
+
+
 async def test_a_tripped_latch_refuses_orders(env: Env, dsn_for: Callable[[str, str], str]) -> None:
     store = LatchStore(Outbox(REGISTRY, Service.RISK))
     async with env.owner.transaction():

@@ -23,6 +23,7 @@ from nats.js.errors import NotFoundError
 from gordon.cli import main
 from gordon.commands.risk import resume_latch
 from producers.channels import FILLS, KLINES
+from producers.outbox import Outbox
 from producers.publisher import NatsPublisher
 from registry.ids import uuid7
 from registry.subject import Service
@@ -30,6 +31,7 @@ from schemas import REGISTRY
 from schemas.common import Side, bot_token
 from schemas.risk import RISK_COMMANDS, RISK_EVENTS, CommandKind
 from schemas.trading import Fill
+from services.risk import halt
 from services.risk.service import RiskService, build
 from settings.errors import GordonError
 from tests.services.risk_events import fill as bot_fill
@@ -213,6 +215,35 @@ async def test_resume_clears_the_latch_audits_and_publishes_resume(
     assert again.version == 3
 
 
+async def test_every_command_risk_issues_is_recorded_with_its_outbox_row(
+    risk: tuple[RiskService, Clock], database: str
+) -> None:
+    service, clock = risk
+    clock.now_ms += 180_001
+    assert await service.check_connectivity() is not None  # a trip: pause and flatten by risk itself
+    clock.now_ms += 5_000
+    await resume_latch(database, "alice", "data feed back", clock=clock)
+    clock.now_ms += 5_000
+    conn = await asyncpg.connect(database)
+    try:
+        await halt.pause(conn, Outbox(REGISTRY, Service.RISK), "carol", "maintenance", ts_ms=clock.now_ms)
+    finally:
+        await conn.close()
+    rows = await fetch(database, "SELECT payload FROM bus.outbox WHERE subject = 'risk.commands' ORDER BY id")
+    codec = REGISTRY.codec(RISK_COMMANDS)
+    published = [codec.decode(bytes(r["payload"])) for r in rows]
+    recorded = await fetch(database, "SELECT * FROM trading.bot_commands ORDER BY id")
+    assert [(r["command_id"], r["kind"], r["bot_id"], r["reason"], r["issued_ms"]) for r in recorded] == [
+        (c.command_id, c.command.value, c.bot_id, c.reason, c.issued_ms) for c in published
+    ]
+    assert [(r["kind"], r["actor"]) for r in recorded] == [
+        ("pause", "gordon-risk"),
+        ("flatten", "gordon-risk"),
+        ("resume", "alice"),
+        ("pause", "carol"),
+    ]
+
+
 async def test_resume_after_drawdown_restarts_the_peak(
     risk: tuple[RiskService, Clock], database: str
 ) -> None:
@@ -236,6 +267,7 @@ async def test_resume_when_not_halted_is_refused_in_one_line(database: str) -> N
     assert str(refused.value) == "resume refused: the risk latch is not halted"
     assert await fetch(database, "SELECT 1 FROM trading.risk_audit_log") == []
     assert await fetch(database, "SELECT 1 FROM bus.outbox") == []
+    assert await fetch(database, "SELECT 1 FROM trading.bot_commands") == []
 
 
 def test_cli_resume_refused_exits_1(database: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,198 @@
+"""Bot leases, subscriptions and lifecycle events on real servers: a bot runs only in the process holding
+its session advisory lock; its run records the series it subscribes to, its lease row and its 'started'
+and 'stopped' events; a crashed holder's row is taken over once its lock is free.
+
+The services run in-process with an injected clock (helpers of test_bot_service.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from uuid import UUID
+
+import asyncpg
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from registry.ids import uuid7
+from services.bot.leases import Leases
+from settings import roles
+from tests.services.test_bot_service import (
+    HISTORY,
+    MIN,
+    NOW,
+    T0,
+    Clock,
+    add_bot,
+    kline,
+    publish,
+    running,
+    service_for,
+    settle,
+    store_klines,
+)
+
+
+@pytest.fixture
+async def js(nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]) -> JetStreamContext:
+    await fresh_bus()
+    return nats.jetstream()
+
+
+@pytest.fixture
+async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+LEASE_BACKEND = "application_name = 'gordon-bot-leases'"
+
+
+async def lease_of(conn: asyncpg.Connection, bot_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM trading.bot_leases WHERE bot_id = $1", bot_id)
+
+
+async def events_of(conn: asyncpg.Connection, bot_id: UUID) -> list[tuple[str, UUID | None, int]]:
+    rows = await conn.fetch(
+        "SELECT kind, run_id, ts_ms FROM trading.bot_events WHERE bot_id = $1 ORDER BY ts_ms, id", bot_id
+    )
+    return [(r["kind"], r["run_id"], r["ts_ms"]) for r in rows]
+
+
+async def lock_holders(conn: asyncpg.Connection) -> list[str]:
+    """application_name of the backends holding a bot lease lock (a session advisory lock)."""
+    rows = await conn.fetch(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'gordon-bot-leases'"
+    )
+    return [r["application_name"] for r in rows]
+
+
+async def test_two_connections_cannot_hold_one_bots_lease_and_a_dead_holders_lock_is_free(
+    database: str, dsn_for: Callable[[str, str], str]
+) -> None:
+    dsn = dsn_for(database, roles.BOT)
+    bot, other = uuid7(), uuid7()
+    first, second = Leases(dsn, "first"), Leases(dsn, "second")
+    try:
+        assert await first.take([bot]) == [bot]
+        assert await second.take([bot, other]) == [other]  # the other bot is free
+        assert first.conn is not None
+        first.conn.terminate()  # a crash: the connection dies, its session locks a moment later
+        assert await second.take([bot], wait_s=10.0) == [other, bot]
+        assert await Leases(dsn, "third").take([bot, other]) == []
+    finally:
+        await first.release()
+        await second.release()
+    third = Leases(dsn, "third")
+    try:
+        assert await third.take([bot]) == [bot]  # released by closing the connection
+    finally:
+        await third.release()
+
+
+async def test_a_second_process_does_not_run_a_leased_bot_and_a_clean_stop_frees_it(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await add_bot(owner)
+    clock = Clock(NOW)
+    async with running(service_for(nats_url, database, clock)) as first:
+        run_id = first.runs[bot_id]
+        lease = await lease_of(owner, bot_id)
+        assert lease is not None
+        assert (lease["holder"], lease["run_id"], lease["acquired_ms"], lease["renewed_ms"]) == (
+            first.leases.holder,
+            run_id,
+            NOW,
+            NOW,
+        )
+        subscriptions = await owner.fetch(
+            "SELECT run_id, bot_id, symbol, market, tf FROM trading.symbol_subscriptions"
+        )
+        assert [tuple(r) for r in subscriptions] == [(run_id, bot_id, "BTCUSDT", "spot", "1m")]
+        assert await lock_holders(owner) == ["gordon-bot-leases"]
+        verdict = await first.app.readiness()
+        assert verdict.results["leases"].ok, verdict.results["leases"]
+        clock.now += 1_000
+        async with running(service_for(nats_url, database, clock, lease_wait_s=0.2)) as second:
+            assert second.runners == {}  # leased by the first: not subscribed, no run
+            assert second.runs == {}
+        lease = await lease_of(owner, bot_id)
+        assert lease is not None
+        assert lease["holder"] == first.leases.holder  # the second process changed nothing
+        status = await owner.fetchval("SELECT status FROM trading.runs WHERE id = $1", run_id)
+        assert status == "running"
+        clock.now += 1_000
+    assert await lease_of(owner, bot_id) is None  # a clean stop removes its row and frees the lock
+    assert await lock_holders(owner) == []
+    assert await events_of(owner, bot_id) == [("started", run_id, NOW), ("stopped", run_id, NOW + 2_000)]
+    clock.now += 1_000
+    async with running(service_for(nats_url, database, clock)) as third:
+        assert set(third.runners) == {bot_id}
+        lease = await lease_of(owner, bot_id)
+        assert lease is not None
+        assert (lease["holder"], lease["run_id"]) == (third.leases.holder, third.runs[bot_id])
+
+
+async def test_a_crashed_holders_stale_lease_is_taken_over_and_each_kline_renews_it(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await add_bot(owner)
+    await store_klines(owner, HISTORY, T0)
+    stale_run = uuid7()
+    await owner.execute(
+        "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) "
+        "VALUES ($1, $2, 'paper', 'running', $3)",
+        stale_run,
+        bot_id,
+        NOW - 10_000,
+    )
+    await owner.execute(
+        "INSERT INTO trading.bot_leases VALUES ($1, 'dead-host:1:00000000', $2, $2, $3)",
+        bot_id,
+        NOW - 10_000,
+        stale_run,
+    )
+    clock = Clock(NOW)
+    async with running(service_for(nats_url, database, clock)) as service:
+        run_id = service.runs[bot_id]
+        lease = await lease_of(owner, bot_id)
+        assert lease is not None
+        assert (lease["holder"], lease["run_id"], lease["acquired_ms"]) == (
+            service.leases.holder,
+            run_id,
+            NOW,
+        )
+        stale = await owner.fetchrow("SELECT status, stopped_ms FROM trading.runs WHERE id = $1", stale_run)
+        assert stale is not None
+        assert tuple(stale) == ("stopped", NOW)
+        clock.now += 5_000
+        seq = await publish(js, kline(T0 + 3 * MIN, 14.0))
+        await settle(js, bot_id, seq)
+        lease = await lease_of(owner, bot_id)
+        assert lease is not None
+        assert (lease["acquired_ms"], lease["renewed_ms"]) == (NOW, NOW + 5_000)
+    assert await events_of(owner, bot_id) == [("started", run_id, NOW), ("stopped", run_id, NOW + 5_000)]
+
+
+async def test_readiness_fails_once_the_lease_connection_is_lost(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await add_bot(owner)
+    async with running(service_for(nats_url, database, Clock(NOW))) as service:
+        verdict = await service.app.readiness()
+        assert verdict.results["leases"].detail == f"1 bot lease(s) held by {service.leases.holder}"
+        # as a Postgres restart or a partition would: the locks go with the connection
+        await owner.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {LEASE_BACKEND}")
+        for _ in range(200):
+            if not await owner.fetchval(f"SELECT count(*) FROM pg_stat_activity WHERE {LEASE_BACKEND}"):
+                break
+            await asyncio.sleep(0.05)
+        assert await lock_holders(owner) == []
+        verdict = await service.app.readiness()
+        assert not verdict.results["leases"].ok
+    assert await lease_of(owner, bot_id) is None  # the clean stop still removes its row
