@@ -7,12 +7,12 @@ another; every denial must be `InsufficientPrivilegeError`, not some other failu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import asyncpg
 import pytest
 
 from settings import roles
+from tests.grant_matrix import attempt, cases, execute_all, mismatches
 
 SEARCH_PATH = "trading, market_data, public"
 
@@ -114,21 +114,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Case:
-    role: str
-    operation: str
-    allowed: bool
-
-    @property
-    def id(self) -> str:
-        verdict = "may" if self.allowed else "may not"
-        return f"{self.role} {verdict} {self.operation}"
-
-
-CASES = [
-    Case(role, operation, role in ALLOWED[operation]) for role in roles.ALL_ROLES for operation in OPERATIONS
-]
+CASES = cases(ALLOWED, OPERATIONS)
 
 
 def test_matrix_covers_every_operation() -> None:
@@ -137,46 +123,13 @@ def test_matrix_covers_every_operation() -> None:
 
 
 async def seed(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        for statement in SEED:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-async def attempt(conn: asyncpg.Connection, sql: str) -> None:
-    """Run `sql` in a transaction that is always rolled back."""
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        await conn.execute(sql)
-    finally:
-        await transaction.rollback()
+    await execute_all(dsn, SEED)
 
 
 @pytest.mark.parametrize("role", roles.ALL_ROLES)
 async def test_grant_matrix(role: str, database: str, dsn_for: Callable[[str, str], str]) -> None:
     await seed(database)
-    conn = await asyncpg.connect(dsn_for(database, role))
-    try:
-        assert await conn.fetchval("SELECT current_user") == role
-        mismatches: list[str] = []
-        for case in (case for case in CASES if case.role == role):
-            sql = OPERATIONS[case.operation]
-            try:
-                await attempt(conn, sql)
-            except asyncpg.InsufficientPrivilegeError:
-                if case.allowed:
-                    mismatches.append(f"denied, expected allowed: {case.id}")
-            except Exception as error:
-                mismatches.append(f"{type(error).__name__} ({error}): {case.id}")
-            else:
-                if not case.allowed:
-                    mismatches.append(f"allowed, expected InsufficientPrivilegeError: {case.id}")
-        assert mismatches == []
-    finally:
-        await conn.close()
+    assert await mismatches(dsn_for(database, role), role, CASES, OPERATIONS) == []
 
 
 @pytest.mark.parametrize("role", roles.ALL_ROLES)

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from settings import roles
-from tests.test_grant_matrix import Case, attempt
+from tests.grant_matrix import cases, execute_all, mismatches
 
 BOT = "01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60"
 RUN = "01935f0e-8c2a-7b3d-9f10-000000000010"
@@ -84,9 +84,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot_commands: delete": set(),
 }
 
-CASES = [
-    Case(role, operation, role in ALLOWED[operation]) for role in roles.ALL_ROLES for operation in OPERATIONS
-]
+CASES = cases(ALLOWED, OPERATIONS)
 
 
 def test_matrix_covers_every_operation() -> None:
@@ -95,35 +93,13 @@ def test_matrix_covers_every_operation() -> None:
 
 
 async def seed(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        for statement in SEED:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+    await execute_all(dsn, SEED)
 
 
 @pytest.mark.parametrize("role", roles.ALL_ROLES)
 async def test_bot_tables_grant_matrix(role: str, database: str, dsn_for: Callable[[str, str], str]) -> None:
     await seed(database)
-    conn = await asyncpg.connect(dsn_for(database, role))
-    try:
-        assert await conn.fetchval("SELECT current_user") == role
-        mismatches: list[str] = []
-        for case in (case for case in CASES if case.role == role):
-            try:
-                await attempt(conn, OPERATIONS[case.operation])
-            except asyncpg.InsufficientPrivilegeError:
-                if case.allowed:
-                    mismatches.append(f"denied, expected allowed: {case.id}")
-            except Exception as error:
-                mismatches.append(f"{type(error).__name__} ({error}): {case.id}")
-            else:
-                if not case.allowed:
-                    mismatches.append(f"allowed, expected InsufficientPrivilegeError: {case.id}")
-        assert mismatches == []
-    finally:
-        await conn.close()
+    assert await mismatches(dsn_for(database, role), role, CASES, OPERATIONS) == []
 
 
 async def test_a_runs_rows_go_with_it(database: str) -> None:

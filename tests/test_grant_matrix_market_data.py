@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from settings import roles
-from tests.test_grant_matrix import Case, attempt
+from tests.grant_matrix import attempt, cases, execute_all, mismatches
 
 SCHEMAS = ["bus", "trading", "market_data", "paper"]
 
@@ -83,9 +83,7 @@ for _view, _columns in VIEWS.items():
     ALLOWED[f"{_view}: update through it"] = set()
     ALLOWED[f"{_view}: delete through it"] = set()
 
-CASES = [
-    Case(role, operation, role in ALLOWED[operation]) for role in roles.ALL_ROLES for operation in OPERATIONS
-]
+CASES = cases(ALLOWED, OPERATIONS)
 
 
 def test_matrix_covers_every_new_table_and_view() -> None:
@@ -94,35 +92,13 @@ def test_matrix_covers_every_new_table_and_view() -> None:
 
 
 async def seed(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        for statement in SEED:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+    await execute_all(dsn, SEED)
 
 
 @pytest.mark.parametrize("role", roles.ALL_ROLES)
 async def test_market_data_grant_matrix(role: str, database: str, dsn_for: Callable[[str, str], str]) -> None:
     await seed(database)
-    conn = await asyncpg.connect(dsn_for(database, role))
-    try:
-        assert await conn.fetchval("SELECT current_user") == role
-        mismatches: list[str] = []
-        for case in (case for case in CASES if case.role == role):
-            try:
-                await attempt(conn, OPERATIONS[case.operation])
-            except asyncpg.InsufficientPrivilegeError:
-                if case.allowed:
-                    mismatches.append(f"denied, expected allowed: {case.id}")
-            except Exception as error:
-                mismatches.append(f"{type(error).__name__} ({error}): {case.id}")
-            else:
-                if not case.allowed:
-                    mismatches.append(f"allowed, expected InsufficientPrivilegeError: {case.id}")
-        assert mismatches == []
-    finally:
-        await conn.close()
+    assert await mismatches(dsn_for(database, role), role, CASES, OPERATIONS) == []
 
 
 @pytest.mark.parametrize("role", roles.RUNTIME_READER_ROLES)

@@ -15,7 +15,7 @@ from projections import generations
 from projections.catalog import PROJECTIONS
 from registry.ids import uuid7
 from settings import roles
-from tests.test_grant_matrix import Case, attempt
+from tests.grant_matrix import cases, mismatches
 
 BOT = "01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60"
 RUN = "01935f0e-8c2a-7b3d-9f10-000000000010"
@@ -118,9 +118,7 @@ ALLOWED: dict[str, set[str]] = {
     **{f"{v}: write the live generation": {roles.PROJECTOR} for v in FILLS_VIEWS},
 }
 
-CASES = [
-    Case(role, operation, role in ALLOWED[operation]) for role in roles.ALL_ROLES for operation in OPERATIONS
-]
+CASES = cases(ALLOWED, OPERATIONS)
 
 
 def test_matrix_covers_every_operation() -> None:
@@ -143,23 +141,7 @@ async def seed(dsn: str) -> None:
 @pytest.mark.parametrize("role", roles.ALL_ROLES)
 async def test_trading_grant_matrix(role: str, database: str, dsn_for: Callable[[str, str], str]) -> None:
     await seed(database)
-    conn = await asyncpg.connect(dsn_for(database, role))
-    try:
-        mismatches: list[str] = []
-        for case in (case for case in CASES if case.role == role):
-            try:
-                await attempt(conn, OPERATIONS[case.operation])
-            except asyncpg.InsufficientPrivilegeError:
-                if case.allowed:
-                    mismatches.append(f"denied, expected allowed: {case.id}")
-            except Exception as error:
-                mismatches.append(f"{type(error).__name__} ({error}): {case.id}")
-            else:
-                if not case.allowed:
-                    mismatches.append(f"allowed, expected InsufficientPrivilegeError: {case.id}")
-        assert mismatches == []
-    finally:
-        await conn.close()
+    assert await mismatches(dsn_for(database, role), role, CASES, OPERATIONS) == []
 
 
 async def test_increment_fence_counts_up_per_bot_and_never_repeats_under_concurrency(
