@@ -122,13 +122,9 @@ def test_matrix_covers_every_operation() -> None:
     assert all(allowed <= set(roles.ALL_ROLES) for allowed in ALLOWED.values())
 
 
-async def seed(dsn: str) -> None:
-    await execute_all(dsn, SEED)
-
-
 @pytest.mark.parametrize("role", roles.ALL_ROLES)
 async def test_grant_matrix(role: str, database: str, dsn_for: Callable[[str, str], str]) -> None:
-    await seed(database)
+    await execute_all(database, SEED)
     assert await mismatches(dsn_for(database, role), role, CASES, OPERATIONS) == []
 
 
@@ -161,7 +157,7 @@ async def test_roles_have_no_special_attributes(database: str) -> None:
 async def test_runtime_roles_read_both_markets_through_the_view(
     role: str, database: str, dsn_for: Callable[[str, str], str]
 ) -> None:
-    await seed(database)
+    await execute_all(database, SEED)
     conn = await asyncpg.connect(dsn_for(database, role))
     try:
         rows = await conn.fetch(  # unqualified: found through the role's search_path

@@ -92,19 +92,15 @@ def test_matrix_covers_every_operation() -> None:
     assert all(allowed <= set(roles.ALL_ROLES) for allowed in ALLOWED.values())
 
 
-async def seed(dsn: str) -> None:
-    await execute_all(dsn, SEED)
-
-
 @pytest.mark.parametrize("role", roles.ALL_ROLES)
 async def test_bot_tables_grant_matrix(role: str, database: str, dsn_for: Callable[[str, str], str]) -> None:
-    await seed(database)
+    await execute_all(database, SEED)
     assert await mismatches(dsn_for(database, role), role, CASES, OPERATIONS) == []
 
 
 async def test_a_runs_rows_go_with_it(database: str) -> None:
     """Leases, subscriptions and events of a run are deleted with it (ON DELETE CASCADE)."""
-    await seed(database)
+    await execute_all(database, SEED)
     conn = await asyncpg.connect(database)
     try:
         await conn.execute(f"DELETE FROM trading.runs WHERE id = '{RUN}'")

@@ -91,13 +91,9 @@ def test_matrix_covers_every_new_table_and_view() -> None:
     assert len(OPERATIONS) == 4 * len(TABLES) + 3 * len(VIEWS)
 
 
-async def seed(dsn: str) -> None:
-    await execute_all(dsn, SEED)
-
-
 @pytest.mark.parametrize("role", roles.ALL_ROLES)
 async def test_market_data_grant_matrix(role: str, database: str, dsn_for: Callable[[str, str], str]) -> None:
-    await seed(database)
+    await execute_all(database, SEED)
     assert await mismatches(dsn_for(database, role), role, CASES, OPERATIONS) == []
 
 
@@ -105,7 +101,7 @@ async def test_market_data_grant_matrix(role: str, database: str, dsn_for: Calla
 async def test_runtime_roles_see_the_seeded_rows_through_the_views_by_bare_name(
     role: str, database: str, dsn_for: Callable[[str, str], str]
 ) -> None:
-    await seed(database)
+    await execute_all(database, SEED)
     conn = await asyncpg.connect(dsn_for(database, role))
     try:
         metrics = await conn.fetch("SELECT metric, value FROM v_metrics_reader")
@@ -215,7 +211,7 @@ async def test_constraints_refuse_rows_outside_the_conventions(row: str, databas
 
 
 async def test_a_gex_profile_needs_its_snapshot_and_goes_with_it(database: str) -> None:
-    await seed(database)
+    await execute_all(database, SEED)
     conn = await asyncpg.connect(database)
     try:
         with pytest.raises(asyncpg.ForeignKeyViolationError):
