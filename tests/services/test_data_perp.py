@@ -242,3 +242,17 @@ async def test_without_the_funding_series_the_basis_reverts_to_the_base_rate(
     twins = [perp.perp_of(c, seed=SEED, target=funding.BASE_RATE) for c in stream]
     assert await perp_rows(owner) == expected_rows(twins)
     assert await owner.fetchval("SELECT count(*) FROM market_data.funding_rates") == 0
+
+
+async def test_a_database_fed_spot_only_gets_perpetual_candles_from_where_the_feed_resumes(
+    runtime: ServiceRuntime, owner: asyncpg.Connection
+) -> None:
+    stream = candles(LEAD, DAY, 20)
+    spot_only = Ingest(runtime.outbox, ManualClock(DAY))
+    async with runtime.pool.acquire() as proxy:
+        for candle in stream[:12]:
+            await spot_only.ingest(cast(asyncpg.Connection, proxy), candle)
+    await feed(runtime, stream[12:], extras=False)
+    twins = [perp.perp_of(c, seed=SEED, target=funding.BASE_RATE) for c in stream[12:]]
+    assert await perp_rows(owner) == expected_rows(twins)
+    assert [r["tf"] for r in await perp_rows(owner)] == ["1m"] * 8 + ["5m"]  # 00:15-00:20, complete
