@@ -56,6 +56,13 @@ STRATEGY_STATES = "SELECT count(*) FROM trading.bot_strategy_state"
 LEASE_BACKEND = "application_name = 'gordon-bot-leases'"
 
 
+async def warm_bot(owner: asyncpg.Connection) -> UUID:
+    """A configured bot with the history its strategy warms up from (the next close of 14 is a cross)."""
+    bot_id = await add_bot(owner)
+    await store_klines(owner, HISTORY, T0)
+    return bot_id
+
+
 async def lease_of(conn: asyncpg.Connection, bot_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM trading.bot_leases WHERE bot_id = $1", bot_id)
 
@@ -145,8 +152,7 @@ async def test_a_second_process_does_not_run_a_leased_bot_and_a_clean_stop_frees
 async def test_a_crashed_holders_stale_lease_is_taken_over_and_each_kline_renews_it(
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
-    bot_id = await add_bot(owner)
-    await store_klines(owner, HISTORY, T0)
+    bot_id = await warm_bot(owner)
     stale_run = uuid7()
     await owner.execute(
         "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) "
@@ -210,8 +216,7 @@ async def test_readiness_fails_once_the_lease_connection_is_lost(
 async def test_the_keeper_reopens_a_lost_lease_connection_and_retakes_the_locks(
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
-    bot_id = await add_bot(owner)
-    await store_klines(owner, HISTORY, T0)
+    bot_id = await warm_bot(owner)
     clock = Clock(NOW)
     async with running(service_for(nats_url, database, clock, keep_interval_s=0.05)) as service:
         await kill_lease_connections(owner)
@@ -239,8 +244,7 @@ async def test_a_bot_whose_lease_another_process_took_meanwhile_is_fenced_and_gi
     database: str,
     dsn_for: Callable[[str, str], str],
 ) -> None:
-    bot_id = await add_bot(owner)
-    await store_klines(owner, HISTORY, T0)
+    bot_id = await warm_bot(owner)
     clock = Clock(NOW)
     stale = service_for(nats_url, database, clock, keep_interval_s=3_600)  # its keeper passes by hand
     await stale.app.start()
@@ -285,8 +289,7 @@ async def test_a_bot_whose_lease_another_process_took_meanwhile_is_fenced_and_gi
 async def test_a_bot_taken_over_by_a_process_that_could_not_run_it_is_taken_back(
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
-    bot_id = await add_bot(owner)
-    await store_klines(owner, HISTORY, T0)
+    bot_id = await warm_bot(owner)
     clock = Clock(NOW)
     async with running(service_for(nats_url, database, clock, keep_interval_s=3_600)) as stale:
         stale_run = stale.runs[bot_id]
