@@ -4,7 +4,14 @@ run), so two bot processes never run the same bot.
 The locks live on one dedicated connection of the bot service: they die with it, so a crashed process
 frees its bots, and its row (left behind) is taken over by the next process that gets the lock. The key
 differs from the runner's per-kline transaction lock (services/bot/runner.py), which it must not block.
-The service's readiness check `leases` fails once the lock connection is lost.
+
+The row, not the lock, fences the writes: each kline's transaction first renews the row where this
+process is the holder, and a process that took the bot over has rewritten the holder, so the stale
+process's transaction fails (`LeaseLost`) and rolls back before it writes anything. A lost lock
+connection (a Postgres restart, a partition) is reopened by `retake`, which the service calls on a timer:
+it retakes each lock, says which rows another holder wrote meanwhile (the service claims them again:
+that holder has no lock, so it does not run the bot) and gives up the bots whose lock another process
+holds. The service's readiness check `leases` fails while a lock is not held and names each bot given up.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
@@ -40,6 +48,21 @@ HELD = (
     "AND granted"
 )
 RELEASE = "DELETE FROM trading.bot_leases WHERE bot_id = ANY($1::uuid[]) AND holder = $2"
+HOLDER = "SELECT holder FROM trading.bot_leases WHERE bot_id = $1"
+UNLOCK = f"SELECT pg_advisory_unlock({KEY})"
+CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+class LeaseLost(RuntimeError):
+    """Another process runs the bot now: this process's transaction for it must not commit."""
+
+
+@dataclass
+class Retaken:
+    """What `Leases.retake` found: bots locked again whose rows must be claimed again, bots given up."""
+
+    reclaim: list[UUID] = field(default_factory=list)
+    given_up: list[UUID] = field(default_factory=list)
 
 
 def holder_name() -> str:
@@ -55,20 +78,14 @@ class Leases:
         self.holder = holder or holder_name()
         self.conn: asyncpg.Connection | None = None
         self.held: list[UUID] = []
+        self.lost: dict[UUID, str] = {}
+        """The bots given up after the lock connection was lost, and why."""
 
     async def take(self, bot_ids: Sequence[UUID], wait_s: float = 0.0) -> list[UUID]:
         """Lock each bot nobody else runs, retrying for up to `wait_s` (a crashed holder's backend frees
         its locks a moment after its connection died); returns those held, the others logged."""
         if self.conn is None or self.conn.is_closed():
-            self.conn = await asyncpg.connect(
-                self.dsn,
-                server_settings={
-                    "application_name": "gordon-bot-leases",
-                    "tcp_keepalives_idle": "5",
-                    "tcp_keepalives_interval": "2",
-                    "tcp_keepalives_count": "3",
-                },
-            )
+            self.conn = await self._connect()
         deadline = asyncio.get_running_loop().time() + wait_s
         while True:
             for bot_id in bot_ids:
@@ -82,25 +99,78 @@ class Leases:
             log.warning("bot %s is leased by another process: not running it here", bot_id)
         return list(self.held)
 
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(
+            self.dsn,
+            timeout=5.0,
+            server_settings={
+                "application_name": "gordon-bot-leases",
+                "tcp_keepalives_idle": "5",
+                "tcp_keepalives_interval": "2",
+                "tcp_keepalives_count": "3",
+            },
+        )
+
     async def claim(self, conn: asyncpg.Connection, runs: Mapping[UUID, UUID], now_ms: int) -> None:
         """Write (or take over) the lease rows of the held bots with their runs, in `conn`'s transaction."""
         await conn.execute(CLAIM, list(runs), list(runs.values()), self.holder, now_ms)
 
     async def renew(self, conn: asyncpg.Connection, bot_id: UUID, now_ms: int) -> None:
-        """Record that this holder is still running `bot_id` (in the kline's transaction)."""
-        await conn.execute(RENEW, bot_id, self.holder, now_ms)
+        """Record that this holder is still running `bot_id`, first in the kline's transaction (its row
+        lock orders it after a takeover's claim); raises `LeaseLost` when the row names another holder."""
+        if bot_id in self.lost:
+            raise LeaseLost(f"bot {bot_id} was given up by {self.holder}: {self.lost[bot_id]}")
+        renewed = await conn.execute(RENEW, bot_id, self.holder, now_ms)
+        if renewed.split()[-1] == "0":
+            holder = await conn.fetchval(HOLDER, bot_id)
+            raise LeaseLost(f"bot {bot_id} is leased by {holder or 'nobody'}, not by {self.holder}")
+
+    async def retake(self) -> Retaken:
+        """After the lock connection was lost, reopen it and retake each held bot's lock. A bot whose row
+        names another holder (one that took it over, then lost or never used the lock) must be claimed
+        again; a bot whose lock another process holds is given up. Raises a connection error while
+        Postgres cannot be reached (the next call tries again)."""
+        retaken = Retaken()
+        if not self.held or await self._locks_held():
+            return retaken
+        if self.conn is not None and not self.conn.is_closed():
+            self.conn.terminate()
+        self.conn = await self._connect()
+        for bot_id in list(self.held):
+            if not await self.conn.fetchval(TRY_LOCK, str(bot_id)):
+                self.held.remove(bot_id)
+                self.lost[bot_id] = "another process holds its lock"
+                retaken.given_up.append(bot_id)
+                log.error("bot %s given up: another process took its lease", bot_id)
+            elif await self.conn.fetchval(HOLDER, bot_id) != self.holder:
+                retaken.reclaim.append(bot_id)
+        log.warning("lease connection reopened: %d bot lease(s) retaken", len(self.held))
+        return retaken
+
+    async def _locks_held(self) -> bool:
+        """The lock connection answers and holds a lock per held bot."""
+        if self.conn is None or self.conn.is_closed():
+            return False
+        try:
+            return int(await self.conn.fetchval(HELD)) >= len(self.held)
+        except CONNECTION_ERRORS:
+            return False
 
     async def remove(self, conn: asyncpg.Connection) -> None:
         """Delete this holder's rows (a clean stop), before `release` frees the locks."""
         await conn.execute(RELEASE, self.held, self.holder)
 
     async def check(self) -> str:
-        """Readiness: the lock connection still answers and holds every lease taken. A lost connection
-        (a Postgres restart, a partition) fails it for good: the locks are gone, a restart retakes them."""
+        """Readiness: the lock connection answers and holds every lease taken, and no bot was given up.
+        A lost connection fails it until `retake` takes the locks again; a bot given up fails it until the
+        process restarts (another process runs that bot now)."""
+        if self.lost:
+            given_up = "; ".join(f"bot {bot}: {why}" for bot, why in self.lost.items())
+            raise Failed(f"{len(self.lost)} bot(s) given up to another process ({given_up})")
         if not self.held:
             return "no bot leased"
         if self.conn is None or self.conn.is_closed():
-            raise Failed(f"the lease connection is gone: {len(self.held)} bot lease(s) lost")
+            raise Failed(f"the lease connection is gone: {len(self.held)} bot lease(s) not held")
         held = int(await self.conn.fetchval(HELD))
         if held < len(self.held):
             raise Failed(f"{held} of {len(self.held)} bot lease lock(s) held")

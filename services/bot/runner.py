@@ -1,6 +1,7 @@
 """One bot's kline handler: fold a closed candle into its stored state and, on a signal, write the intent
-and its outbox row (or hold it back), and the signal's row of the strategy log (`trading.signals`), and
-renew its lease row, all in one transaction as gordon_bot."""
+and its outbox row (or hold it back), and the signal's row of the strategy log (`trading.signals`), all in
+one transaction as gordon_bot that first renews the bot's lease row: once another process took the bot
+over, that raises `LeaseLost` and nothing commits (the consume path NAKs; the new holder acks)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,8 @@ class BotRunner:
         async with self.runtime.pool.acquire() as proxy, proxy.transaction():
             conn = cast(asyncpg.Connection, proxy)  # the pool hands out proxies of a Connection
             await conn.execute(LOCK, str(self.config.bot_id))
+            if self.leases is not None:  # the fence: nothing below commits once another process runs the bot
+                await self.leases.renew(conn, self.config.bot_id, self.runtime.clock())
             row = await conn.fetchrow(LOAD, self.config.bot_id)
             if row is None:
                 history = await last_closes(conn, self.config, kline.open_time_ms, params.slow)
@@ -111,8 +114,6 @@ class BotRunner:
             now = self.runtime.clock()
             state_json = json.dumps(after.to_json())
             await conn.execute(SAVE, self.config.bot_id, state_json, kline.open_time_ms, now)
-            if self.leases is not None:
-                await self.leases.renew(conn, self.config.bot_id, now)
         return outcome
 
     async def _held_back(self, conn: asyncpg.Connection) -> str | None:

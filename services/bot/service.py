@@ -9,11 +9,15 @@ Each start opens a run per bot in trading.runs and a clean shutdown stops them (
 A bot runs only in the process holding its lease (services/bot/leases.py): a bot another live process
 runs is skipped at start, so two processes never share its durable or its run. The start records each
 run's subscription, lease row and 'started' event in one transaction; a clean stop its 'stopped' event
-and removes the lease rows in the runs' stopping transaction, then frees the locks.
+and removes the lease rows in the runs' stopping transaction, then frees the locks. While it runs, a
+keeper task reopens a lost lease connection and retakes the locks (`retake`); a bot whose lock another
+process took meanwhile is given up: its transactions fail, and the clean stop leaves its run and row alone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +31,7 @@ from consumers.subscribers import bot_klines
 from registry.subject import Service
 from schemas.market import Kline
 from services.bot.config import BotConfig, load_running
-from services.bot.leases import Leases
+from services.bot.leases import CONNECTION_ERRORS, Leases, Retaken
 from services.bot.runner import DEFAULT_VALIDITY_MS, BotRunner
 from services.bot.runs import open_runs, record_subscriptions, stop_runs
 from services.runtime import KLINE_SILENCE_S, ServiceRuntime, service_app, wall_clock_ms
@@ -38,6 +42,7 @@ from stores.bot_events import BotEventKind, record
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_WAIT_S = 5.0
+DEFAULT_KEEP_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -56,6 +61,9 @@ class BotService:
     runners: dict[UUID, BotRunner] = field(default_factory=dict)
     runs: dict[UUID, UUID] = field(default_factory=dict)
     """The run (`trading.runs`) of each bot this process runs, by bot id."""
+    keep_interval_s: float = DEFAULT_KEEP_INTERVAL_S
+    """How often the lease keeper checks the lock connection (`retake`)."""
+    _keeper: asyncio.Task[None] | None = field(default=None, init=False)
 
     def subscribe(self, config: BotConfig) -> BotRunner:
         """Register `config`'s durable consumer (before the broker starts); once per bot."""
@@ -84,24 +92,54 @@ class BotService:
         log.info("bot service: %d bot(s) running", len(self.runners))
         if not self.runners:
             return
+        await self._open(list(self.runners), f"run by {self.leases.holder}")
+        self._keeper = asyncio.create_task(self._keep(), name="bot-lease-keeper")
+
+    async def _open(self, bot_ids: list[UUID], detail: str) -> None:
+        """Open a run per bot (stopping one left running) with its subscription, lease row and 'started'
+        event, in one transaction."""
         now = self.runtime.clock()
         async with self.runtime.pool.acquire() as proxy, proxy.transaction():
             conn = cast(asyncpg.Connection, proxy)
-            self.runs = await open_runs(conn, list(self.runners), now)
-            await record_subscriptions(conn, [r.config for r in self.runners.values()], self.runs)
-            await self.leases.claim(conn, self.runs, now)
-            detail = f"run by {self.leases.holder}"
-            await record(conn, BotEventKind.STARTED, list(self.runs.items()), detail, now)
+            runs = await open_runs(conn, bot_ids, now)
+            await record_subscriptions(conn, [self.runners[b].config for b in bot_ids], runs)
+            await self.leases.claim(conn, runs, now)
+            await record(conn, BotEventKind.STARTED, list(runs.items()), detail, now)
+        self.runs.update(runs)
+
+    async def retake(self) -> Retaken:
+        """One pass of the lease keeper: retake the locks of a lost lease connection, and open a new
+        run for each bot whose row another holder wrote meanwhile (it holds no lock: it does not run
+        the bot; its run is stopped)."""
+        retaken = await self.leases.retake()
+        if retaken.reclaim:
+            await self._open(retaken.reclaim, f"taken back by {self.leases.holder}")
+            log.warning("bot(s) %s taken back after the lease connection was lost", retaken.reclaim)
+        return retaken
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self.keep_interval_s)
+            try:
+                await self.retake()
+            except CONNECTION_ERRORS as exc:
+                log.warning("lease connection down (%s); retrying in %ss", exc, self.keep_interval_s)
 
     async def stop(self) -> None:
         """The shutdown hook (the pool still open): stop this process's runs, log 'stopped', remove the
-        lease rows, then free the locks."""
-        if self.runs:
+        lease rows, then free the locks. The runs of bots given up belong to the process running them."""
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        runs = {bot: run for bot, run in self.runs.items() if bot not in self.leases.lost}
+        if runs:
             now = self.runtime.clock()
             async with self.runtime.pool.acquire() as proxy, proxy.transaction():
                 conn = cast(asyncpg.Connection, proxy)
-                await stop_runs(conn, list(self.runs.values()), now)
-                await record(conn, BotEventKind.STOPPED, list(self.runs.items()), "clean shutdown", now)
+                await stop_runs(conn, list(runs.values()), now)
+                await record(conn, BotEventKind.STOPPED, list(runs.items()), "clean shutdown", now)
                 await self.leases.remove(conn)
         await self.leases.release()
 
@@ -114,6 +152,7 @@ def build(
     bots: Sequence[BotConfig] | None = None,
     validity_ms: int = DEFAULT_VALIDITY_MS,
     lease_wait_s: float = DEFAULT_LEASE_WAIT_S,
+    keep_interval_s: float = DEFAULT_KEEP_INTERVAL_S,
 ) -> BotService:
     """The bot service; `bots=None` reads the running bots from the database at startup."""
     if validity_ms <= 0:
@@ -127,7 +166,9 @@ def build(
     )
     leases = Leases(with_user(runtime.database_url, runtime.role))
     wanted = None if bots is None else list(bots)
-    service = BotService(app, broker, runtime, leases, validity_ms, wanted, lease_wait_s)
+    service = BotService(
+        app, broker, runtime, leases, validity_ms, wanted, lease_wait_s, keep_interval_s=keep_interval_s
+    )
     runtime.checks["leases"] = leases.check
     app.on_startup(service.start)
     app.on_shutdown(service.stop)

@@ -256,7 +256,7 @@ class RiskService:
         if (row := self.config.enabled(Breaker.MACRO)) and self.cadence.due(
             "macro", now_ms, macro.READ_EVERY_MS
         ):
-            start = now_ms - row.window_ms
+            start = macro.read_since(now_ms, row.window_ms)
             await self._guarded("macro", macro.macro_points(pool, start, now_ms), self._set_macro)
 
     def _set_vpin(self, readings: dict[str, Reading]) -> None:

@@ -80,6 +80,11 @@ CHART_STATE = """() => ({
 })"""
 
 
+LIFECYCLE = """fetch('/bots').then(r => r.json()).then(b => Promise.all(b.items.map(bot =>
+  fetch(`/bots/${bot.botId}/events`).then(r => r.json()).then(page => page.items.map(e => e.kind)))))
+  .then(kinds => kinds.every(k => ['started', 'paused', 'flattened', 'resumed'].every(x => k.includes(x))))"""
+
+
 async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     probe: PageProbe, demo: str, output_dir: Path, tmp_path: Path
 ) -> None:
@@ -141,6 +146,11 @@ async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     await page.click("#resume")
     await page.locator("#request-result", has_text="resume accepted").wait_for(timeout=SHOW_MS)
     await page.locator('#latch[data-halted="false"]').wait_for(timeout=SHOW_MS)
+
+    # The manager shows each bot's run and lease, and the lifecycle the flatten and resume wrote.
+    bots = await page.evaluate("fetch('/bots').then(r => r.json())")
+    assert all(b["run"] and b["lease"] for b in bots["items"]), bots
+    await until(page, LIFECYCLE, "each bot's started, paused, flattened and resumed events")
 
     await page.goto(f"{demo}/docs/asyncapi")
     await page.locator(".aui-root, #asyncapi .container\\:base, #asyncapi section").first.wait_for(

@@ -1,14 +1,20 @@
 """GET /klines (candles through market_data.v_klines_reader), positions marked at the last 1m close with
-their unrealized PnL, and GET /bots with names a person can tell apart."""
+their unrealized PnL, and GET /bots with names a person can tell apart, their runs, leases and events."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
 
 from domain.positions import PositionState
 from registry.ids import uuid7
 from schemas.common import Market
+from services.bot.leases import Leases
+from services.bot.runs import open_runs, stop_runs
+from stores.bot_events import BotEventKind, record
 from tests.manager_api.conftest import Api
 from tests.manager_api.helpers import fetch
 from tests.manager_api.seed import BOT_A, T0, store
@@ -106,3 +112,51 @@ async def test_bots_have_names_from_their_config_and_shared_names_get_the_end_of
     assert first[:8] == second[:8], "UUIDv7s made a millisecond apart share their first characters"
     assert items[0]["params"] == {"fast": 5, "slow": 20, "qty": "0.01"}
     assert (items[0]["desiredState"], items[0]["market"], items[0]["tf"]) == ("running", "spot", "1m")
+
+
+async def test_bots_show_their_running_run_and_lease_and_list_their_lifecycle_newest_first(
+    api: Api, database: str
+) -> None:
+    running, idle = (
+        await bot(database, "BTCUSDT", created_ms=T0),
+        await bot(database, "ETHUSDT", created_ms=T0),
+    )
+    bot_id = UUID(running)
+    conn = await asyncpg.connect(database)
+    try:  # what the bot service and the executor write, with their own helpers
+        first = await open_runs(conn, [bot_id], T0 + 1)
+        await record(conn, BotEventKind.STARTED, list(first.items()), "run by host-a", T0 + 1)
+        await record(conn, BotEventKind.PAUSED, list(first.items()), "risk: drawdown", T0 + 2)
+        await stop_runs(conn, list(first.values()), T0 + 3)
+        await record(conn, BotEventKind.STOPPED, list(first.items()), "clean shutdown", T0 + 3)
+        second = await open_runs(conn, [bot_id], T0 + 4)
+        await Leases("unused", "host-b:42:abcdef01").claim(conn, second, T0 + 4)
+        await record(conn, BotEventKind.STARTED, list(second.items()), "run by host-b", T0 + 4)
+    finally:
+        await conn.close()
+
+    items = {b["botId"]: b for b in (await api.get("/bots")).json()["items"]}
+    assert items[running]["run"] == {"runId": str(second[bot_id]), "mode": "paper", "startedMs": T0 + 4}
+    assert items[running]["lease"] == {
+        "holder": "host-b:42:abcdef01",
+        "acquiredMs": T0 + 4,
+        "renewedMs": T0 + 4,
+    }
+    assert (items[idle]["run"], items[idle]["lease"]) == (None, None)
+
+    r = await api.get(f"/bots/{running}/events", params={"limit": 3})
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert [(e["kind"], e["detail"], e["tsMs"]) for e in page["items"]] == [
+        ("started", "run by host-b", T0 + 4),
+        ("stopped", "clean shutdown", T0 + 3),
+        ("paused", "risk: drawdown", T0 + 2),
+    ]
+    assert page["items"][0]["runId"] == str(second[bot_id])
+    rest = (await api.get(f"/bots/{running}/events", params={"cursor": page["nextCursor"]})).json()
+    assert [(e["kind"], e["runId"]) for e in rest["items"]] == [("started", str(first[bot_id]))]
+    assert rest["nextCursor"] is None
+    assert (await api.get(f"/bots/{idle}/events")).json() == {"items": [], "nextCursor": None}
+    missing = await api.get(f"/bots/{uuid7()}/events")
+    assert missing.status_code == 404
+    assert (await api.get(f"/bots/{running}/events", params={"limit": 0})).status_code == 422

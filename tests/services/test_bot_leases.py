@@ -13,10 +13,12 @@ from uuid import UUID
 import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
 from registry.ids import uuid7
-from services.bot.leases import Leases
+from services.bot.leases import LeaseLost, Leases
+from services.bot.runs import open_runs
 from settings import roles
 from tests.services.test_bot_service import (
     HISTORY,
@@ -25,6 +27,7 @@ from tests.services.test_bot_service import (
     T0,
     Clock,
     add_bot,
+    intents,
     kline,
     publish,
     running,
@@ -49,7 +52,15 @@ async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+STRATEGY_STATES = "SELECT count(*) FROM trading.bot_strategy_state"
 LEASE_BACKEND = "application_name = 'gordon-bot-leases'"
+
+
+async def warm_bot(owner: asyncpg.Connection) -> UUID:
+    """A configured bot with the history its strategy warms up from (the next close of 14 is a cross)."""
+    bot_id = await add_bot(owner)
+    await store_klines(owner, HISTORY, T0)
+    return bot_id
 
 
 async def lease_of(conn: asyncpg.Connection, bot_id: UUID) -> asyncpg.Record | None:
@@ -141,8 +152,7 @@ async def test_a_second_process_does_not_run_a_leased_bot_and_a_clean_stop_frees
 async def test_a_crashed_holders_stale_lease_is_taken_over_and_each_kline_renews_it(
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
-    bot_id = await add_bot(owner)
-    await store_klines(owner, HISTORY, T0)
+    bot_id = await warm_bot(owner)
     stale_run = uuid7()
     await owner.execute(
         "INSERT INTO trading.runs (id, bot_id, mode, status, started_ms) "
@@ -179,6 +189,16 @@ async def test_a_crashed_holders_stale_lease_is_taken_over_and_each_kline_renews
     assert await events_of(owner, bot_id) == [("started", run_id, NOW), ("stopped", run_id, NOW + 5_000)]
 
 
+async def kill_lease_connections(owner: asyncpg.Connection) -> None:
+    """As a Postgres restart or a partition would: the lock connections die, their locks with them."""
+    await owner.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {LEASE_BACKEND}")
+    for _ in range(200):
+        if not await owner.fetchval(f"SELECT count(*) FROM pg_stat_activity WHERE {LEASE_BACKEND}"):
+            break
+        await asyncio.sleep(0.05)
+    assert await lock_holders(owner) == []
+
+
 async def test_readiness_fails_once_the_lease_connection_is_lost(
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
@@ -186,13 +206,133 @@ async def test_readiness_fails_once_the_lease_connection_is_lost(
     async with running(service_for(nats_url, database, Clock(NOW))) as service:
         verdict = await service.app.readiness()
         assert verdict.results["leases"].detail == f"1 bot lease(s) held by {service.leases.holder}"
-        # as a Postgres restart or a partition would: the locks go with the connection
-        await owner.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {LEASE_BACKEND}")
-        for _ in range(200):
-            if not await owner.fetchval(f"SELECT count(*) FROM pg_stat_activity WHERE {LEASE_BACKEND}"):
-                break
-            await asyncio.sleep(0.05)
-        assert await lock_holders(owner) == []
+        await kill_lease_connections(owner)
         verdict = await service.app.readiness()
         assert not verdict.results["leases"].ok
+        assert "the lease connection is gone" in verdict.results["leases"].detail
     assert await lease_of(owner, bot_id) is None  # the clean stop still removes its row
+
+
+async def test_the_keeper_reopens_a_lost_lease_connection_and_retakes_the_locks(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await warm_bot(owner)
+    clock = Clock(NOW)
+    async with running(service_for(nats_url, database, clock, keep_interval_s=0.05)) as service:
+        await kill_lease_connections(owner)
+        for _ in range(200):  # the keeper's next pass, 50 ms apart
+            if await lock_holders(owner) and (await service.app.readiness()).results["leases"].ok:
+                break
+            await asyncio.sleep(0.05)
+        verdict = await service.app.readiness()
+        assert verdict.results["leases"].detail == f"1 bot lease(s) held by {service.leases.holder}"
+        assert await lock_holders(owner) == ["gordon-bot-leases"]
+        assert service.leases.lost == {}
+        clock.now += 5_000
+        seq = await publish(js, kline(T0 + 3 * MIN, 14.0))  # a golden cross: the bot still trades
+        await settle(js, bot_id, seq)
+        assert len(await intents(owner, bot_id)) == 1
+        lease = await lease_of(owner, bot_id)
+        assert lease is not None
+        assert (lease["holder"], lease["renewed_ms"]) == (service.leases.holder, NOW + 5_000)
+
+
+async def test_a_bot_whose_lease_another_process_took_meanwhile_is_fenced_and_given_up(
+    js: JetStreamContext,
+    owner: asyncpg.Connection,
+    nats_url: str,
+    database: str,
+    dsn_for: Callable[[str, str], str],
+) -> None:
+    bot_id = await warm_bot(owner)
+    clock = Clock(NOW)
+    stale = service_for(nats_url, database, clock, keep_interval_s=3_600)  # its keeper passes by hand
+    await stale.app.start()
+    stale_run = stale.runs[bot_id]
+    other = Leases(dsn_for(database, roles.BOT), "other-host:1:00000000")
+    stopped = False
+    try:
+        await kill_lease_connections(owner)
+        clock.now += 1_000
+        # another process takes the free lock and starts the bot, as the start of services/bot does
+        assert await other.take([bot_id]) == [bot_id]
+        async with owner.transaction():
+            other_runs = await open_runs(owner, [bot_id], clock.now)
+            await other.claim(owner, other_runs, clock.now)
+        with pytest.raises(LeaseLost, match="other-host"):
+            await stale.runners[bot_id].handle(kline(T0 + 3 * MIN, 14.0))  # a golden cross
+        assert await owner.fetchval(STRATEGY_STATES) == 0  # the stale transaction wrote nothing
+        assert await intents(owner, bot_id) == []
+        assert await owner.fetchval("SELECT count(*) FROM trading.signals") == 0
+
+        retaken = await stale.retake()
+        assert (retaken.reclaim, retaken.given_up) == ([], [bot_id])
+        verdict = await stale.app.readiness()
+        assert not verdict.results["leases"].ok
+        assert f"bot {bot_id}: another process holds its lock" in verdict.results["leases"].detail
+
+        clock.now += 1_000
+        stopped = True
+        await stale.app.stop()  # the clean stop leaves the bot's run and row to the other process
+    finally:
+        if not stopped:
+            await stale.app.stop()
+        await other.release()
+    runs = await owner.fetch("SELECT id, status FROM trading.runs WHERE bot_id = $1 ORDER BY id", bot_id)
+    assert [tuple(r) for r in runs] == [(stale_run, "stopped"), (other_runs[bot_id], "running")]
+    lease = await lease_of(owner, bot_id)
+    assert lease is not None
+    assert (lease["holder"], lease["run_id"]) == (other.holder, other_runs[bot_id])
+    assert [kind for kind, _, _ in await events_of(owner, bot_id)] == ["started"]  # the stale run's
+
+
+async def test_a_bot_taken_over_by_a_process_that_could_not_run_it_is_taken_back(
+    js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
+) -> None:
+    bot_id = await warm_bot(owner)
+    clock = Clock(NOW)
+    async with running(service_for(nats_url, database, clock, keep_interval_s=3_600)) as stale:
+        stale_run = stale.runs[bot_id]
+        await kill_lease_connections(owner)
+        clock.now += 1_000
+        # a second process gets the free lock and claims the bot, but the durable is still bound to the
+        # first process's subscription (it is connected to NATS), so its start fails and it stops
+        fresh = service_for(nats_url, database, clock, lease_wait_s=10.0)
+        with pytest.raises(NatsError, match="already bound"):
+            await fresh.app.start()
+        fresh_run = fresh.runs[bot_id]
+        with pytest.raises(LeaseLost, match=fresh.leases.holder):
+            await stale.runners[bot_id].handle(kline(T0 + 3 * MIN, 14.0))
+        clock.now += 1_000
+        await fresh.app.stop()
+        assert await lease_of(owner, bot_id) is None
+
+        clock.now += 1_000
+        retaken = await stale.retake()
+        assert (retaken.reclaim, retaken.given_up) == ([bot_id], [])
+        taken_back = stale.runs[bot_id]
+        verdict = await stale.app.readiness()
+        assert verdict.results["leases"].detail == f"1 bot lease(s) held by {stale.leases.holder}"
+        lease = await lease_of(owner, bot_id)
+        assert lease is not None
+        assert (lease["holder"], lease["run_id"]) == (stale.leases.holder, taken_back)
+
+        clock.now += 1_000
+        seq = await publish(js, kline(T0 + 3 * MIN, 14.0))  # the kline the fenced transaction lost
+        await settle(js, bot_id, seq)
+        assert len(await intents(owner, bot_id)) == 1
+        signal_run = await owner.fetchval("SELECT run_id FROM trading.signals WHERE bot_id = $1", bot_id)
+        assert signal_run == taken_back
+    runs = await owner.fetch("SELECT id, status FROM trading.runs WHERE bot_id = $1 ORDER BY id", bot_id)
+    assert [tuple(r) for r in runs] == [
+        (stale_run, "stopped"),
+        (fresh_run, "stopped"),
+        (taken_back, "stopped"),
+    ]
+    assert [(kind, run) for kind, run, _ in await events_of(owner, bot_id)] == [
+        ("started", stale_run),
+        ("started", fresh_run),
+        ("stopped", fresh_run),
+        ("started", taken_back),
+        ("stopped", taken_back),
+    ]

@@ -285,7 +285,7 @@ def test_cli_status_prints_latch_and_thresholds(database: str, capsys: pytest.Ca
     assert rows["drawdown"][1:4] == ["yes", "0.05", "86400000"]
     assert rows["connectivity"][1:4] == ["yes", "180000", "180000"]
     assert rows["vpin"][1:5] == ["yes", "0.8", "3600000", "yes"]
-    assert rows["macro"][1:5] == ["yes", "0.25", "7200000", "yes"]
+    assert rows["macro"][1:5] == ["yes", "8", "7200000", "yes"]
     assert rows["correlation"][1:5] == ["yes", "0.9", "86400000", "yes"]
     assert "declared only" not in "\n".join(lines)
 

@@ -3,6 +3,8 @@ correlations checked against `statistics.correlation`, thresholds strictly excee
 
 from __future__ import annotations
 
+import itertools
+import math
 import statistics
 
 import pytest
@@ -21,7 +23,13 @@ from services.risk.correlation import (
     check_correlation,
     pearson,
 )
-from services.risk.macro import check_macro, relative_change
+from services.risk.macro import (
+    MAD_TO_SIGMA,
+    check_macro,
+    log_steps,
+    robust_spread,
+    shock_score,
+)
 from services.risk.vpin import check_vpin
 
 BTC = (Market.SPOT, "BTCUSDT")
@@ -126,63 +134,114 @@ def test_vpin_trips_on_the_highest_symbol_within_the_window() -> None:
     assert check_vpin({}, 3_000, 3_600_000, 0.0) is None
 
 
-def test_relative_change_is_newest_over_oldest() -> None:
-    assert relative_change([Reading(0, 20.0), Reading(1, 25.0), Reading(2, 30.0)]) == pytest.approx(0.5)
-    assert relative_change([Reading(0, 20.0)]) is None
-    assert relative_change([Reading(0, 0.0), Reading(1, 1.0)]) is None
+HOUR = 3_600_000
+WINDOW = 2 * HOUR
 
 
-def test_macro_trips_on_a_shock_either_way_within_the_window() -> None:
-    day = 86_400_000
-    calm = {"dxy": [Reading(0, 104.0), Reading(day, 104.5)], "vix": [Reading(0, 16.0), Reading(day, 16.5)]}
-    assert check_macro(calm, day, 3 * day, 0.2) is None
-    spike = {**calm, "vix": [Reading(0, 16.0), Reading(day, 24.0)]}
-    breach = check_macro(spike, day, 3 * day, 0.2)
+def hourly(values: list[float], start: int = 0) -> list[Reading]:
+    return [Reading(start + i * HOUR, v) for i, v in enumerate(values)]
+
+
+STEPS = [0.001, -0.0015, 0.0005, -0.001, 0.002, -0.0005, 0.0012, -0.0008, 0.0003, -0.0018, 0.0009, -0.0002]
+
+
+def walk(level: float, scale: float, hours: int) -> list[float]:
+    """`hours` values from `level`, each step one of STEPS (log changes) times `scale`."""
+    values = [level]
+    for i in range(hours - 1):
+        values.append(values[-1] * math.exp(STEPS[i % len(STEPS)] * scale))
+    return values
+
+
+def spread_of(values: list[float]) -> float:
+    """1.4826 x the median absolute deviation of the log steps, computed here by hand."""
+    steps = [math.log(b / a) for a, b in itertools.pairwise(values)]
+    centre = statistics.median(steps)
+    return 1.4826 * statistics.median([abs(x - centre) for x in steps])
+
+
+def test_the_shock_score_counts_the_windows_move_in_ordinary_moves() -> None:
+    calm = walk(100.0, 1.0, 25)  # hours 0..24
+    assert robust_spread(log_steps(hourly(calm))) == pytest.approx(spread_of(calm))
+    jumped = hourly([*calm, calm[-1] * 1.02])  # a 2% step at hour 25
+    now = 25 * HOUR
+    score = shock_score(jumped, now, WINDOW)
+    assert score is not None
+    # the window holds hours 23..25 (two steps); the baseline hours 0..23, up to the window's start
+    moved = math.log(calm[24] / calm[23]) + math.log(1.02)
+    assert score == pytest.approx(moved / (spread_of(calm[:24]) * math.sqrt(2)))
+    assert score > 10
+    falling = shock_score(hourly([*calm, calm[-1] * 0.98]), now, WINDOW)
+    assert falling is not None
+    assert falling < -10
+    assert MAD_TO_SIGMA == 1.4826
+
+
+def test_the_shock_score_needs_a_baseline_that_moved() -> None:
+    now = 25 * HOUR
+    short = hourly([*walk(100.0, 1.0, 12), 105.0], start=13 * HOUR)  # 10 steps before the window
+    assert shock_score(short, now, WINDOW) is None
+    flat = hourly([100.0] * 25 + [105.0])
+    assert shock_score(flat, now, WINDOW) is None  # it never moved: no ordinary move to count in
+    assert shock_score(hourly(walk(100.0, 1.0, 24)), 30 * HOUR, WINDOW) is None  # nothing in the window
+
+
+def test_a_past_shock_in_the_baseline_does_not_mute_the_next() -> None:
+    values = walk(100.0, 1.0, 25)
+    values[10] *= 1.05  # a 5% spike and back, in the baseline of hour 25
+    score = shock_score(hourly([*values, values[-1] * 1.02]), 25 * HOUR, WINDOW)
+    assert score is not None
+    assert score > 10
+
+
+def test_macro_trips_on_the_largest_shock_beyond_the_threshold() -> None:
+    dxy = walk(104.0, 1.0, 25)  # steps of about 0.1%
+    vix = walk(18.0, 20.0, 25)  # steps of about 2%
+    calm = {"dxy": hourly([*dxy, dxy[-1]]), "vix": hourly([*vix, vix[-1]])}
+    now = 25 * HOUR
+    assert check_macro(calm, now, WINDOW, 8.0) is None
+    shocked = {**calm, "dxy": hourly([*dxy, dxy[-1] * 1.02])}  # 2%: twenty ordinary DXY moves
+    breach = check_macro(shocked, now, WINDOW, 8.0)
     assert breach is not None
     assert breach.breaker is Breaker.MACRO
-    assert breach.value == 0.5
-    assert breach.message.startswith("VIX moved +50.00% within")
-    crash = {**calm, "dxy": [Reading(0, 104.0), Reading(day, 78.0)]}
-    fall = check_macro(crash, day, 3 * day, 0.2)
-    assert fall is not None
-    assert fall.value == pytest.approx(0.25)
-    assert "DXY moved -25.00%" in fall.message
-    assert check_macro(spike, day, 3 * day, 0.5) is None  # equal is not beyond
-    assert check_macro(spike, day, day - 1, 0.2) is None  # one point left in the window: no change
+    assert breach.threshold == 8.0
+    assert breach.value > 8.0
+    assert breach.message.startswith(f"DXY moved {dxy[-1] * 1.02 / dxy[-2] - 1:+.2%} within 7200000 ms: +")
+    assert breach.message.endswith("ordinary moves (limit 8)")
+    same_move_in_vix = {**calm, "vix": hourly([*vix, vix[-1] * 1.02])}  # one ordinary VIX move
+    assert check_macro(same_move_in_vix, now, WINDOW, 8.0) is None
+    assert check_macro(shocked, now, WINDOW, breach.value) is None  # equal is not beyond
 
 
-def walk_trips(
-    scenario: Scenario, hours: int, threshold: float = 0.25, window_ms: int = 7_200_000
-) -> list[int]:
-    """The hours at which the macro breaker trips over the data service's seeded hourly walk."""
-    hour, start = 3_600_000, 1_704_067_200_000
+def walk_scores(scenario: Scenario, hours: int, seed: int = DEFAULT_SEED) -> dict[str, list[float]]:
+    """Each series' shock score (absolute) at each hour of the data service's seeded hourly walk."""
     points: dict[str, list[Reading]] = {"dxy": [], "vix": []}
-    trips = []
+    scores: dict[str, list[float]] = {"dxy": [], "vix": []}
     for h in range(hours):
-        ts = start + h * hour
+        ts = WALK_START + h * HOUR
         for series, known in points.items():
             previous = known[-1].value if known else None
-            point = macro_at(series, previous, seed=DEFAULT_SEED, ts_ms=ts, scenario=scenario)
+            point = macro_at(series, previous, seed=seed, ts_ms=ts, scenario=scenario)
             known.append(Reading(point.ts_ms, point.value))
-        if check_macro(points, ts, window_ms, threshold) is not None:
-            trips.append(h)
-    return trips
+            score = shock_score(known, ts, WINDOW)
+            scores[series].append(0.0 if score is None else abs(score))
+    return scores
 
 
-def test_the_default_macro_row_ignores_the_calm_walk_and_catches_a_vix_shock() -> None:
-    # 60 days of the seeded walk: VIX's ordinary two-hour moves stay under 11%, far from 25%.
-    assert walk_trips(CALM, 60 * 24) == []
-    assert walk_trips(CALM, 60 * 24, threshold=0.11) == []
-    shock = Scenario(
-        macro_shocks=(MacroShock(1_704_067_200_000 + 100 * 3_600_000, dxy_pct=0.0, vix_points=15.0),)
-    )
-    assert walk_trips(shock, 200)[:1] == [100]
-    # A 2% DXY shock is lost under that threshold; at one low enough for it, VIX's ordinary moves trip too.
-    dxy = Scenario(
-        macro_shocks=(MacroShock(1_704_067_200_000 + 100 * 3_600_000, dxy_pct=2.0, vix_points=0.0),)
-    )
-    assert walk_trips(dxy, 200) == []
-    assert walk_trips(CALM, 200, threshold=0.015) != []
+WALK_START = 1_704_067_200_000
+
+
+def test_the_default_threshold_ignores_the_calm_walk_and_catches_either_series_shock() -> None:
+    for seed in (DEFAULT_SEED, 3, 9):  # the seeds of the highest calm scores among 12 tried
+        calm = walk_scores(CALM, 60 * 24, seed)
+        assert max(max(calm["dxy"]), max(calm["vix"])) < 7.0
+    at = WALK_START + 100 * HOUR
+    for dxy_pct, vix_points, series, above in ((1.0, 0.0, "dxy", 9.0), (0.0, 15.0, "vix", 15.0)):
+        shocked = walk_scores(Scenario(macro_shocks=(MacroShock(at, dxy_pct, vix_points),)), 102)
+        assert max(shocked[series][:100]) < 7.0
+        assert shocked[series][100] > above
+    small = walk_scores(Scenario(macro_shocks=(MacroShock(at, 0.0, 5.0),)), 102)
+    assert max(small["vix"]) < 8.0  # a 5-point VIX move is not a shock
 
 
 def test_cadence_is_due_by_the_clock_and_when_forgotten() -> None:

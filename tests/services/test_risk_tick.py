@@ -240,15 +240,17 @@ async def test_the_vix_shock_scenario_trips_the_macro_breaker(
     database: str,
 ) -> None:
     await set_breaker(database, "connectivity", enabled=False)
-    await generate(4, Scenario(macro_shocks=(MacroShock(DAY_0 + 3 * HOUR, dxy_pct=0.0, vix_points=15.0),)))
-    service, clock = await start(DAY_0 + 2 * HOUR + 30 * MINUTE)  # hourly points at 1 h and 2 h: calm
+    # a day of hourly history first: the breaker scores a move against the 24 hours before its window
+    shock = MacroShock(DAY_0 + 27 * HOUR, dxy_pct=0.0, vix_points=15.0)
+    await generate(28, Scenario(macro_shocks=(shock,)))
+    service, clock = await start(DAY_0 + 26 * HOUR + 30 * MINUTE)  # the 25 h and 26 h points: calm
     assert await service.tick() == []
-    clock.now_ms = DAY_0 + 3 * HOUR + 30 * MINUTE  # the 2 h and 3 h points: the jump
+    clock.now_ms = DAY_0 + 27 * HOUR + 30 * MINUTE  # the 26 h and 27 h points: the jump
     (event,) = await service.tick()
     assert event.breaker.value == "macro"
     assert event.value is not None
-    assert event.value > 0.5
-    assert event.threshold == 0.25
+    assert event.value > 10
+    assert event.threshold == 8.0
     assert event.message.startswith("VIX moved +")
     await assert_one_trip_paused_and_flattened(database, "macro")
 

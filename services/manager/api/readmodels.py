@@ -1,5 +1,6 @@
 """Reads of the trading.* views (the projections' live generations) as the domain's states, of the bots'
-configurations, and of prices through `market_data.v_klines_reader` (the one view services read).
+configurations, runs, leases and lifecycle events, and of prices through `market_data.v_klines_reader`
+(the one view services read).
 
 A view is missing until its projection's first generation exists; that is `ReadModelMissing`, which
 the app answers with 503 naming the view, not a 500.
@@ -64,8 +65,18 @@ SELECT {KLINE_COLUMNS} FROM market_data.v_klines_reader
 WHERE market = $1 AND symbol = $2 AND tf = $3 AND open_time_ms > $5 ORDER BY open_time_ms LIMIT $4
 """
 BOT_CONFIGS = """
-SELECT bot_id, strategy, symbol, market, tf, params::text AS params, desired_state, created_ms
-FROM trading.bot_configs ORDER BY created_ms, bot_id
+SELECT c.bot_id, c.strategy, c.symbol, c.market, c.tf, c.params::text AS params, c.desired_state,
+       c.created_ms, r.id AS run_id, r.mode AS run_mode, r.started_ms AS run_started_ms,
+       l.holder AS lease_holder, l.acquired_ms AS lease_acquired_ms, l.renewed_ms AS lease_renewed_ms
+FROM trading.bot_configs c
+LEFT JOIN trading.runs r ON r.bot_id = c.bot_id AND r.status = 'running'
+LEFT JOIN trading.bot_leases l ON l.bot_id = c.bot_id
+ORDER BY c.created_ms, c.bot_id
+"""
+BOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM trading.bot_configs WHERE bot_id = $1)"
+BOT_EVENTS = """
+SELECT id, kind, detail, run_id, ts_ms FROM trading.bot_events
+WHERE bot_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3
 """
 ONE_LATCH = f"SELECT {', '.join(LATCHES.columns)} FROM trading.risk_state WHERE latch_id = $1"
 
@@ -139,5 +150,15 @@ async def fetch_klines(
 
 
 async def fetch_bot_configs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    """Every configured bot (any desired state), oldest first."""
+    """Every configured bot (any desired state), oldest first, with its running run and lease row if any."""
     return list(await pool.fetch(BOT_CONFIGS))
+
+
+async def fetch_bot_events(
+    pool: asyncpg.Pool, bot_id: UUID, *, before: UUID | None, limit: int
+) -> list[asyncpg.Record] | None:
+    """A bot's lifecycle events newest first (ids are UUIDv7 of their time); None for an unknown bot."""
+    async with pool.acquire() as conn:
+        if not await conn.fetchval(BOT_EXISTS, bot_id):
+            return None
+        return list(await conn.fetch(BOT_EVENTS, bot_id, before, limit))
