@@ -121,6 +121,8 @@ async def test_a_newer_executor_fences_the_older_one_out_of_a_bot_and_its_placem
     stale = intent(bot)
     with caplog.at_level(logging.ERROR, logger="services.executor.fencing"), pytest.raises(Fenced) as raised:
         await old.on_intent(stale)  # what the subscriber runs: raising NAKs the message
+    with caplog.at_level(logging.ERROR, logger="services.executor.fencing"), pytest.raises(Fenced):
+        await old.on_intent(intent(bot))  # fenced again: not logged again
     assert (raised.value.bot_id, raised.value.token, raised.value.seen) == (bot, 1, 2)
     assert str(raised.value) == (
         f"fenced out of bot {bot}: this executor's token 1 is older than the exchange's 2"
