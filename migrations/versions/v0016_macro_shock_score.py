@@ -8,7 +8,7 @@ each of 12 seeds, no score passed 6.9; so the threshold is 8: a 1% DXY move (abo
 jump (about 18) trips it, a 5-point VIX move (about 7) does not.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

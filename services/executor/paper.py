@@ -18,7 +18,11 @@ quantized to 1e-8, half to even (the positions reducer's rule).
 
 Books: `paper.orders` (one row per order: qty, filled qty, status) and `paper.fills` are written in the
 transaction that records the executor's own order and fill events, so the two sides can only differ by
-tampering, which the reconcile reports.
+tampering, which the reconcile reports. Each order write first admits the writer's fencing token for the
+order's bot (services/executor/fencing.py; `paper.fence_tokens`, and the order's `fence_token`): a write
+of an executor process older than one that has already written for the bot raises `Fenced`, and the
+whole transaction (order events, fill, trade, outbox rows, receipt) rolls back. A fill is booked after
+its order in the same transaction, so it is fenced with it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from domain.positions import quantize
 from domain.symbols import split_symbol
 from schemas.common import Market, Side
 from schemas.trading import Fill, Liquidity
+from services.executor.fencing import admit
 
 BPS = Decimal(10_000)
 
@@ -48,10 +53,10 @@ WHERE market = $1 AND symbol = $2 AND tf = '1m' AND open_time_ms >= $3 AND open_
 """
 
 BOOK_ORDER = """
-INSERT INTO paper.orders (order_id, bot_id, symbol, side, qty, filled_qty, status, ts_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO paper.orders (order_id, bot_id, symbol, side, qty, filled_qty, status, ts_ms, fence_token)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (order_id) DO UPDATE SET filled_qty = EXCLUDED.filled_qty, status = EXCLUDED.status,
-    ts_ms = EXCLUDED.ts_ms
+    ts_ms = EXCLUDED.ts_ms, fence_token = EXCLUDED.fence_token
 """
 
 BOOK_FILL = """
@@ -149,8 +154,10 @@ class PaperExchange:
         _, quote = split_symbol(symbol)
         return Execution(qty, price, self.fees.fee(qty, price, liquidity), quote, liquidity, priced_at_ms)
 
-    async def book_order(self, tx: asyncpg.Connection, order: OrderState) -> None:
-        """Write the order's status and filled quantity into the exchange's own book."""
+    async def book_order(self, tx: asyncpg.Connection, order: OrderState, token: int) -> None:
+        """Write the order's status and filled quantity into the exchange's own book, once the exchange
+        has admitted the writer's fencing `token` for the order's bot (else `Fenced`, nothing written)."""
+        await admit(tx, order.bot_id, token, order.updated_ms)
         await tx.execute(
             BOOK_ORDER,
             order.order_id,
@@ -161,6 +168,7 @@ class PaperExchange:
             order.filled_qty,
             order.status.value,
             order.updated_ms,
+            token,
         )
 
     async def book_fill(self, tx: asyncpg.Connection, fill: Fill) -> None:

@@ -3,7 +3,10 @@
 
 On startup it connects as gordon_executor and reconciles the paper books with its own events; then it
 consumes `intents.executor` (durable executor-default) and `risk.commands` (durable executor-risk), and
-every `sweep_interval_s` fills resting limit orders the price has reached.
+every `sweep_interval_s` fills resting limit orders the price has reached. Its writes to the paper
+exchange are fenced per bot (services/executor/fencing.py): a handler fenced out of a bot raises, so its
+message is NAK'd with the declared backoff; the sweep skips such an order and goes on with the others;
+the readiness check `fence` then fails naming the bots until the process is restarted.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from registry.subject import Service
 from schemas.intents import OrderIntent
 from schemas.risk import RiskCommand
 from services.executor.commands import Commands
+from services.executor.fencing import Fenced, Fences
 from services.executor.paper import PaperExchange
 from services.executor.placing import Placing
 from services.executor.reconcile import Report, reconcile
 from services.executor.trader import Trader
 from services.runtime import ServiceRuntime, service_app, wall_clock_ms
 from services.service_app import ServiceApp
+from settings.dsn import with_user
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +82,12 @@ class ExecutorService:
         async with pool.acquire() as proxy:
             open_ids = await self.trader.open_order_ids(cast(asyncpg.Connection, proxy))
         for order_id in open_ids:
-            async with pool.acquire() as proxy, proxy.transaction():
-                conn = cast(asyncpg.Connection, proxy)
-                filled += await self.trader.fill_resting(conn, order_id, self.runtime.clock())
+            try:
+                async with pool.acquire() as proxy, proxy.transaction():
+                    conn = cast(asyncpg.Connection, proxy)
+                    filled += await self.trader.fill_resting(conn, order_id, self.runtime.clock())
+            except Fenced:
+                continue  # a newer executor writes for this bot now: logged and in the `fence` check
         return filled
 
     async def start_sweeping(self) -> None:
@@ -113,7 +121,8 @@ def build(
     app, broker, runtime = service_app(
         Service.EXECUTOR, nats_url=nats_url, database_url=database_url, clock=clock
     )
-    trader = Trader(runtime.outbox, exchange or PaperExchange(slippage_bps=slippage_from_env()))
+    fences = Fences(with_user(runtime.database_url, runtime.role))
+    trader = Trader(runtime.outbox, exchange or PaperExchange(slippage_bps=slippage_from_env()), fences)
     service = ExecutorService(
         app, broker, runtime, trader, Placing(trader), Commands(trader), sweep_interval_s
     )
@@ -122,6 +131,8 @@ def build(
     app.on_startup(service.reconcile)  # after runtime.open, registered first; before the broker consumes
     app.after_startup(service.start_sweeping)
     app.on_shutdown(service.stop_sweeping)
+    app.on_shutdown(fences.close)
+    runtime.checks["fence"] = fences.check
     return service
 
 

@@ -2,7 +2,8 @@
 
 Every method runs inside the caller's transaction: the order events (OrderStore), the fill (FillStore,
 next version per bot and symbol), its trade row, the paper books and the outbox rows commit together or
-not at all.
+not at all. Each write to the exchange's books is fenced by this process's token for the bot
+(services/executor/fencing.py): a `Fenced` write rolls all of it back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from registry.ids import uuid7
 from schemas.common import OrderType
 from schemas.intents import OrderIntent
 from schemas.trading import Fill
+from services.executor.fencing import Fenced, Fences
 from services.executor.paper import Execution, PaperExchange
 from services.executor.trades import record_trade
 from stores.fills import FillStore
@@ -41,10 +43,11 @@ FROM_ORDER = tuple(
 class Trader:
     """Places orders on the paper exchange and records what happened, in the caller's transaction."""
 
-    def __init__(self, outbox: Outbox, exchange: PaperExchange) -> None:
+    def __init__(self, outbox: Outbox, exchange: PaperExchange, fences: Fences) -> None:
         self.orders = OrderStore(outbox)
         self.fills = FillStore(outbox)
         self.exchange = exchange
+        self.fences = fences
 
     async def place(self, tx: asyncpg.Connection, request: OrderIntent, now_ms: int) -> OrderState:
         """Submit a new order on the terms of `request` (a bot's intent, or a flatten's closing order);
@@ -99,7 +102,11 @@ class Trader:
             order.fill(execution.qty, ts_ms=now_ms)
         await self.orders.save(tx, order)
         state = order.state
-        await self.exchange.book_order(tx, state)
+        try:
+            await self.exchange.book_order(tx, state, await self.fences.token(state.bot_id))
+        except Fenced as fenced:
+            self.fences.fenced(fenced)
+            raise
         if execution is not None:
             fill = Fill(
                 fill_id=uuid7(now_ms),
