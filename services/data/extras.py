@@ -48,6 +48,11 @@ WINDOW_SQL = (
     "SELECT symbol, agg_id, ts_ms, price, qty, buyer_maker FROM market_data.agg_trades "
     "WHERE symbol = $1 AND ts_ms >= $2 ORDER BY agg_id"
 )
+LAST_FUNDING = (
+    "SELECT rate FROM market_data.funding_rates WHERE symbol = $1 AND funding_time_ms < $2 "
+    "ORDER BY funding_time_ms DESC LIMIT 1"
+)
+"""The rate paid last before a funding time: the funding chain's previous value (and the perp basis's)."""
 LAST_AGG_ID = "SELECT max(agg_id) FROM market_data.agg_trades WHERE symbol = $1"
 
 
@@ -176,12 +181,7 @@ class Extras:
         await self._fresh(conn, "gex", end)
 
     async def _funding(self, conn: asyncpg.Connection, candle: Candle, end: int) -> None:
-        previous = await conn.fetchval(
-            "SELECT rate FROM market_data.funding_rates WHERE symbol = $1 AND funding_time_ms < $2 "
-            "ORDER BY funding_time_ms DESC LIMIT 1",
-            candle.symbol,
-            end,
-        )
+        previous = await conn.fetchval(LAST_FUNDING, candle.symbol, end)
         row = funding.funding_at(
             previous, seed=self.seed, symbol=candle.symbol, ts_ms=end, mark_price=candle.close
         )

@@ -120,9 +120,9 @@ class Walk:
         self._last_return = log_price - start
 
         open_ = self._price
-        close = _to_tick(math.exp(log_price), p.tick)
-        high_price = max(_to_tick(math.exp(high), p.tick), open_, close)
-        low_price = min(_to_tick(math.exp(low), p.tick), open_, close)
+        close = to_tick(math.exp(log_price), p.tick)
+        high_price = max(to_tick(math.exp(high), p.tick), open_, close)
+        low_price = min(to_tick(math.exp(low), p.tick), open_, close)
 
         surprise = abs(self._last_return) / p.volatility
         volume = p.volume * math.exp(rng.gauss(-0.125, 0.5)) * (0.6 + 0.4 * surprise)
@@ -150,5 +150,6 @@ class Walk:
             next(self)
 
 
-def _to_tick(price: float, tick: float) -> float:
+def to_tick(price: float, tick: float) -> float:
+    """`price` rounded to a multiple of `tick`, at least one tick (rounding keeps prices in order)."""
     return max(tick, round(round(price / tick) * tick, 8))

@@ -1,6 +1,6 @@
 """Ingest one closed 1m candle: its row, the higher candles it completes, their klines on the outbox,
-the source's freshness and (given an `extras` hook) the market data generated at it, all in one
-transaction as gordon_data_writer.
+the source's freshness, (given a `derived` hook) a series derived from it such as its perpetual twin, and
+(given an `extras` hook) the market data generated at it, all in one transaction as gordon_data_writer.
 
 A candle already stored is skipped whole (nothing published twice), so a restart or a second instance
 can replay candles safely: the primary key decides, under its row lock, who ingests a minute.
@@ -38,6 +38,9 @@ ON CONFLICT (source) DO UPDATE SET
 
 Extra = Callable[[asyncpg.Connection, Candle], Awaitable[None]]
 """Writes what else a stored candle brings (`services.data.extras.Extras.on_candle`), in its transaction."""
+Derived = Callable[[asyncpg.Connection, Candle], Awaitable[list[Kline]]]
+"""Ingests a series derived from a stored candle (`services.data.perp.Perp.on_candle`), in its
+transaction; the klines it stored are returned with the candle's."""
 
 
 def table_of(market: Market) -> str:
@@ -57,6 +60,7 @@ class Ingest:
         source: str | None = None,
         timeframes: Sequence[Timeframe] = HIGHER,
         extras: Extra | None = None,
+        derived: Derived | None = None,
     ) -> None:
         if Timeframe.M1 in timeframes:
             raise ValueError("timeframes lists the higher time frames; 1m is always ingested")
@@ -65,6 +69,7 @@ class Ingest:
         self.market = market
         self.source = source or f"binance-{market.value}-demo"
         self.extras = extras
+        self.derived = derived
         self.timeframes = tuple(sorted(timeframes, key=TIMEFRAME_MS.__getitem__))
         table = table_of(market)
         self._insert = (
@@ -88,7 +93,8 @@ class Ingest:
         return int(row["first"]), int(row["last"])
 
     async def ingest(self, conn: asyncpg.Connection, candle: Candle) -> list[Kline]:
-        """Store and publish `candle` and the higher candles it closes; [] if it was already stored."""
+        """Store and publish `candle` and the higher candles it closes, then the derived series' (the
+        klines returned in that order); [] if it was already stored."""
         async with conn.transaction():
             minute = asdict(candle)
             if not await self._store(conn, Timeframe.M1, minute):
@@ -102,6 +108,8 @@ class Ingest:
             with tracing.origin(f"ingest {candle.symbol}"):  # each kline begins a trace
                 await self.outbox.publish_many_within(conn, addresses)
             await conn.execute(FRESHNESS, self.source, candle.close_time_ms, self.clock())
+            if self.derived is not None:
+                events += await self.derived(conn, candle)
             if self.extras is not None:
                 await self.extras(conn, candle)
         return events

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -21,6 +22,7 @@ from services.data.extras import Extras
 from services.data.feed import DEFAULT_SYMBOLS
 from services.data.generators.scenario import CALM, Scenario
 from services.data.ingest import HIGHER, Ingest
+from services.data.perp import Perp
 from services.data.runner import Feeder, FeedOptions
 from services.readiness import Failed
 from services.runtime import ServiceRuntime, service_app, wall_clock_ms
@@ -46,6 +48,7 @@ class DataService:
     ingest: Ingest
     feeder: Feeder
     extras: Extras | None
+    perp: Perp | None
 
 
 def build(
@@ -61,12 +64,15 @@ def build(
     market: Market = Market.SPOT,
     timeframes: Sequence[Timeframe] = HIGHER,
     extras: bool = True,
+    perp: bool = True,
     scenario: Scenario = CALM,
 ) -> DataService:
     """The data service; the feed starts after the broker connects and stops before it disconnects.
 
     With `extras` each candle also brings the generated market data (`services.data.extras`), the first
-    symbol carrying macro and sentiment; `scenario` scripts toxic flow and macro shocks into it."""
+    symbol carrying macro and sentiment; `scenario` scripts toxic flow and macro shocks into it. With
+    `perp` a spot feed also ingests each candle's perpetual twin (`services.data.perp`), published as
+    klines of market perp, its basis tied to the funding series when `extras` writes one."""
     options = FeedOptions(
         symbols=tuple(symbols),
         seed=seed,
@@ -78,18 +84,24 @@ def build(
         Service.DATA, nats_url=nats_url, database_url=database_url, clock=clock
     )
     more = Extras(runtime.clock, seed=seed, lead=options.symbols[0], scenario=scenario) if extras else None
+    twin = None
+    if perp and market is Market.SPOT:
+        twin_ingest = Ingest(runtime.outbox, runtime.clock, market=Market.PERP, timeframes=timeframes)
+        twin = Perp(twin_ingest, seed=seed, funding=extras)
     ingest = Ingest(
         runtime.outbox,
         runtime.clock,
         market=market,
         timeframes=timeframes,
         extras=None if more is None else more.on_candle,
+        derived=None if twin is None else twin.on_candle,
     )
     feeder = Feeder(lambda: runtime.pool, ingest, options)
-    runtime.checks[f"source:{ingest.source}"] = lambda: source_fresh(runtime, ingest.source, speed)
+    for source in (ingest.source, *(() if twin is None else (twin.ingest.source,))):
+        runtime.checks[f"source:{source}"] = partial(source_fresh, runtime, source, speed)
     app.after_startup(feeder.start)
     app.on_shutdown(feeder.stop)
-    return DataService(app, broker, runtime, ingest, feeder, more)
+    return DataService(app, broker, runtime, ingest, feeder, more, twin)
 
 
 FRESH_CANDLES = 3

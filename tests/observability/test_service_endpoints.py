@@ -67,7 +67,8 @@ async def _ready(seen: Observed, name: str) -> bool:
 
 async def _readiness_names_its_checks(seen: Observed) -> None:
     _, data = await seen.health("data")
-    assert {"postgres", "nats", "source:binance-spot-demo"} <= set(data["checks"])  # type: ignore[arg-type]
+    sources = {"source:binance-spot-demo", "source:binance-perp-demo"}
+    assert {"postgres", "nats", *sources} <= set(data["checks"])  # type: ignore[arg-type]
     _, risk = await seen.health("risk")
     checks = risk["checks"]
     assert isinstance(checks, dict)

@@ -327,10 +327,11 @@ def net_qty(positions: dict[tuple[UUID, str], PositionState]) -> dict[tuple[UUID
 
 @dataclass(frozen=True)
 class StreamCounts:
-    """What gordon-bus holds: Msg-Ids with how often each occurs, klines by (symbol, tf, open time)."""
+    """What gordon-bus holds: Msg-Ids with how often each occurs, klines by (market, symbol, tf, open
+    time)."""
 
     msg_ids: Counter[str]
-    klines: Counter[tuple[str, str, int]]
+    klines: Counter[tuple[str, str, str, int]]
     messages: int
 
 
@@ -339,7 +340,7 @@ async def stream_counts(js: JetStreamContext) -> StreamCounts:
     info = await js.stream_info(REGISTRY.bus.name)
     codec = REGISTRY.codec(KLINES)
     msg_ids: Counter[str] = Counter()
-    klines: Counter[tuple[str, str, int]] = Counter()
+    klines: Counter[tuple[str, str, str, int]] = Counter()
     messages = 0
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         msg = await js.get_msg(REGISTRY.bus.name, seq)
@@ -348,5 +349,5 @@ async def stream_counts(js: JetStreamContext) -> StreamCounts:
         if (msg.subject or "").startswith("market.klines."):
             kline = codec.decode(msg.data or b"")
             assert isinstance(kline, Kline)
-            klines[(kline.symbol, kline.tf.value, kline.open_time_ms)] += 1
+            klines[(kline.market.value, kline.symbol, kline.tf.value, kline.open_time_ms)] += 1
     return StreamCounts(msg_ids, klines, messages)

@@ -40,10 +40,10 @@ async def until(condition: Callable[[], object], timeout_s: float = 30.0) -> Non
 
 
 async def counts(conn: asyncpg.Connection) -> tuple[int, int, int]:
-    """(1m rows, all kline rows, outbox rows)."""
+    """(spot 1m rows, all kline rows of both markets, outbox rows)."""
     row = await conn.fetchrow(
         "SELECT (SELECT count(*) FROM market_data.spot_klines WHERE tf = '1m') AS minutes, "
-        "(SELECT count(*) FROM market_data.spot_klines) AS klines, "
+        "(SELECT count(*) FROM market_data.v_klines_reader) AS klines, "
         "(SELECT count(*) FROM bus.outbox) AS events"
     )
     assert row is not None
@@ -70,6 +70,10 @@ async def test_the_app_feeds_at_demo_speed_never_ahead_of_simulated_time(
         await asyncio.sleep(0.3)
         assert await counts(owner) == (minutes, klines, events)  # nothing written after the stop
         assert klines == events == data.feeder.ingested
+        # Each spot candle brought its perpetual twin, published and checked for freshness like it.
+        perp_minutes = await owner.fetchval("SELECT count(*) FROM market_data.perp_klines WHERE tf = '1m'")
+        assert perp_minutes == minutes
+        assert {"source:binance-spot-demo", "source:binance-perp-demo"} <= set(data.runtime.checks)
 
         rows = await owner.fetch(
             "SELECT open_time_ms, close, volume FROM market_data.spot_klines "
@@ -173,8 +177,14 @@ async def test_faststream_run_feeds_and_stops_cleanly_on_sigint(nats_url: str, d
         symbols = await owner.fetch("SELECT DISTINCT symbol FROM market_data.spot_klines ORDER BY 1")
         assert [r["symbol"] for r in symbols] == ["BTCUSDT", "SOLUSDT"]
         sources = {r["source"] for r in await owner.fetch("SELECT source FROM market_data.source_freshness")}
-        # The generated market data rides along: each candle's trades, a long/short ratio every 5 min.
-        assert {"binance-spot-demo", SOURCES["agg_trades"], SOURCES["metrics"]} <= sources
+        # The perpetual twin and the generated market data ride along: each candle's perp candle and
+        # trades, a long/short ratio every 5 min.
+        assert {
+            "binance-spot-demo",
+            "binance-perp-demo",
+            SOURCES["agg_trades"],
+            SOURCES["metrics"],
+        } <= sources
         assert await owner.fetchval("SELECT count(DISTINCT symbol) FROM market_data.agg_trades") == 2
     finally:
         if process.returncode is None:

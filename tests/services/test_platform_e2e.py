@@ -301,9 +301,10 @@ async def test_restarting_each_service_mid_run_loses_nothing(
         assert await count(owner, UNPUBLISHED) == 0
         assert set(stream.msg_ids) == outbox
         assert {m: n for m, n in stream.msg_ids.items() if n != 1} == {}
-        # Every stored kline has its event once.
-        rows = await owner.fetch("SELECT symbol, tf, open_time_ms FROM market_data.spot_klines")
-        stored = {(r["symbol"], r["tf"], r["open_time_ms"]) for r in rows}
+        # Every stored kline, spot and perpetual, has its event once.
+        rows = await owner.fetch("SELECT market, symbol, tf, open_time_ms FROM market_data.v_klines_reader")
+        stored = {(r["market"], r["symbol"], r["tf"], r["open_time_ms"]) for r in rows}
+        assert {market for market, *_ in stored} == {"spot", "perp"}
         assert set(stream.klines) == stored
         assert {k: n for k, n in stream.klines.items() if n != 1} == {}
         # Every intent decided exactly once (intent_receipts is keyed by intent_id).

@@ -24,9 +24,15 @@ class Funding:
     mark_price: float
 
 
-def funding_at(previous: float | None, *, seed: int, symbol: str, ts_ms: int, mark_price: float) -> Funding:
-    """The funding at `ts_ms` given the previous rate (None: the series starts here)."""
+def rate_at(previous: float | None, *, seed: int, symbol: str, ts_ms: int) -> float:
+    """The rate paid at `ts_ms` given the previous rate (None: the series starts here); the perpetual
+    candles' basis glides toward it before it is paid (`services.data.generators.perp`)."""
     r = rng(seed, "funding", symbol, ts_ms)
     last = BASE_RATE if previous is None else previous
     rate = PERSISTENCE * last + (1 - PERSISTENCE) * BASE_RATE + r.gauss(0.0, STEP_SIGMA)
-    return Funding(symbol, ts_ms, round(clamp(rate, -CAP, CAP), 8), mark_price)
+    return round(clamp(rate, -CAP, CAP), 8)
+
+
+def funding_at(previous: float | None, *, seed: int, symbol: str, ts_ms: int, mark_price: float) -> Funding:
+    """The funding at `ts_ms` given the previous rate (None: the series starts here)."""
+    return Funding(symbol, ts_ms, rate_at(previous, seed=seed, symbol=symbol, ts_ms=ts_ms), mark_price)
