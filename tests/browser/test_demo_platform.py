@@ -84,6 +84,9 @@ LIFECYCLE = """fetch('/bots').then(r => r.json()).then(b => Promise.all(b.items.
   fetch(`/bots/${bot.botId}/events`).then(r => r.json()).then(page => page.items.map(e => e.kind)))))
   .then(kinds => kinds.every(k => ['started', 'paused', 'flattened', 'resumed'].every(x => k.includes(x))))"""
 
+OPERATOR_SET = {"bot_notional_caps", "global_notional_cap"}
+"""Trading tables no service writes: the notional caps an operator sets (the demo sets none)."""
+
 
 async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     probe: PageProbe, demo: str, output_dir: Path, tmp_path: Path
@@ -173,3 +176,8 @@ async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     empty = {row.table for row in counted if not row.rows}
     assert {"spot_klines", "perp_klines"} <= {row.table for row in counted}
     assert empty == set(), {row.table: row.rows for row in counted}
+    # ... and every trading table but the caps, which only an operator sets.
+    counted = await read(reader_url(run.database_url), ("trading",), tables.DEFAULT_CAP)
+    empty = {row.table for row in counted if not row.rows}
+    assert {"runs", "trades", "signals", "fences", "bot_leases"} <= {row.table for row in counted}
+    assert empty == OPERATOR_SET, {row.table: row.rows for row in counted}
