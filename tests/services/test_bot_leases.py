@@ -7,7 +7,7 @@ The services run in-process with an injected clock (helpers of test_bot_service.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import asyncpg
@@ -41,15 +41,6 @@ from tests.services.test_bot_service import (
 async def js(nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]) -> JetStreamContext:
     await fresh_bus()
     return nats.jetstream()
-
-
-@pytest.fixture
-async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 STRATEGY_STATES = "SELECT count(*) FROM trading.bot_strategy_state"

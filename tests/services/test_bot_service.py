@@ -59,15 +59,6 @@ async def js(nats: NatsClient, fresh_bus: Callable[[], Awaitable[None]]) -> JetS
     return nats.jetstream()
 
 
-@pytest.fixture
-async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 async def add_bot(conn: asyncpg.Connection, params: dict[str, Any] = PARAMS, **row: str) -> UUID:
     bot_id = uuid7()
     values = {"symbol": "BTCUSDT", "market": "spot", "tf": "1m", "strategy": "sma_cross", **row}

@@ -50,15 +50,6 @@ async def runtime(database: str, nats_url: str) -> AsyncIterator[ServiceRuntime]
         await runtime.close()
 
 
-@pytest.fixture
-async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 async def feed(
     runtime: ServiceRuntime, stream: list[Candle], *, scenario: Scenario = CALM, seed: int = SEED
 ) -> None:

@@ -109,15 +109,6 @@ async def runtime(database: str, nats_url: str) -> AsyncIterator[ServiceRuntime]
         await runtime.close()
 
 
-@pytest.fixture
-async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 async def feed_until(feeder: Feeder, clock: ManualClock, now: int, expected: int) -> None:
     """Once the feeder has anchored its simulated time, move the clock to `now` and wait until the
     feeder has ingested `expected` rows in all."""

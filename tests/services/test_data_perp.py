@@ -162,15 +162,6 @@ async def runtime(database: str, nats_url: str) -> AsyncIterator[ServiceRuntime]
         await runtime.close()
 
 
-@pytest.fixture
-async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 async def feed(runtime: ServiceRuntime, stream: list[Candle], *, extras: bool = True) -> list[list[str]]:
     """Ingest `stream` as the data service does, with a fresh Perp and Extras (a restarted service);
     the markets and time frames of the klines each candle's transaction published."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import asyncpg
@@ -51,15 +51,6 @@ SELECT count(*) FROM trading.order_intents i
 WHERE NOT EXISTS (SELECT 1 FROM trading.intent_receipts r WHERE r.intent_id = i.intent_id)
 """
 SUPPRESSED = "SELECT bot_id, (state->>'suppressed')::int AS n FROM trading.bot_strategy_state"
-
-
-@pytest.fixture
-async def owner(database: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
