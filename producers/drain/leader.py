@@ -11,6 +11,7 @@ import asyncio
 import asyncpg
 
 from producers.drain.config import DrainConfig
+from settings.connections import CONNECTION_ERRORS, close_quietly
 
 
 class Leadership:
@@ -45,16 +46,11 @@ class Leadership:
         try:
             async with asyncio.timeout(self.config.health_timeout_s):
                 await self.conn.fetchval("SELECT 1")
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except CONNECTION_ERRORS:
             return False
         return True
 
     async def release(self) -> None:
         """Give the lock up by closing its connection (also fine when it is already gone)."""
         conn, self.conn = self.conn, None
-        if conn is not None and not conn.is_closed():
-            try:
-                async with asyncio.timeout(2.0):
-                    await conn.close()
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.terminate()
+        await close_quietly(conn)

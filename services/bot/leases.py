@@ -28,6 +28,7 @@ import asyncpg
 
 from registry.ids import uuid7
 from services.readiness import Failed
+from settings.connections import CONNECTION_ERRORS, close_quietly
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ HELD = (
 RELEASE = "DELETE FROM trading.bot_leases WHERE bot_id = ANY($1::uuid[]) AND holder = $2"
 HOLDER = "SELECT holder FROM trading.bot_leases WHERE bot_id = $1"
 UNLOCK = f"SELECT pg_advisory_unlock({KEY})"
-CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class LeaseLost(RuntimeError):
@@ -180,10 +180,4 @@ class Leases:
         """Free every lock, then close their connection (also fine when it is already gone). Unlocking
         first frees them when this returns: a closed connection's backend lets go a moment later."""
         conn, self.conn, self.held = self.conn, None, []
-        if conn is not None and not conn.is_closed():
-            try:
-                async with asyncio.timeout(2.0):
-                    await conn.execute("SELECT pg_advisory_unlock_all()")
-                    await conn.close()
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.terminate()
+        await close_quietly(conn, "SELECT pg_advisory_unlock_all()")

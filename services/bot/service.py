@@ -31,11 +31,12 @@ from consumers.subscribers import bot_klines
 from registry.subject import Service
 from schemas.market import Kline
 from services.bot.config import BotConfig, load_running
-from services.bot.leases import CONNECTION_ERRORS, Leases, Retaken
+from services.bot.leases import Leases, Retaken
 from services.bot.runner import DEFAULT_VALIDITY_MS, BotRunner
 from services.bot.runs import open_runs, record_subscriptions, stop_runs
 from services.runtime import KLINE_SILENCE_S, ServiceRuntime, service_app, wall_clock_ms
 from services.service_app import ServiceApp
+from settings.connections import CONNECTION_ERRORS
 from settings.dsn import with_user
 from stores.bot_events import BotEventKind, record
 

@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from services.readiness import Failed
+from settings.connections import close_quietly
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,4 @@ class Fences:
     async def close(self) -> None:
         """Close the draw connection (also fine when it is already gone)."""
         conn, self._conn = self._conn, None
-        if conn is not None and not conn.is_closed():
-            try:
-                async with asyncio.timeout(2.0):
-                    await conn.close()
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn.terminate()
+        await close_quietly(conn)
