@@ -25,6 +25,7 @@ from services.data.ingest import Ingest
 from services.data.perp import Perp
 from services.runtime import ServiceRuntime
 from settings import roles
+from tests.manual_clock import ManualClock
 
 DAY = 1_704_067_200_000  # 2024-01-01T00:00Z: midnight closes every cadence (5 min .. daily) at once
 LEAD = "BTCUSDT"
@@ -43,14 +44,6 @@ MARKET_DATA_TABLES = {
     "stablecoin_supply",
 }
 """As of revision 0010; the command finds them in the catalog, this only checks it finds them all."""
-
-
-class ManualClock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture

@@ -20,12 +20,12 @@ from registry.ids import uuid7
 from services.bot.leases import LeaseLost, Leases
 from services.bot.runs import open_runs
 from settings import roles
+from tests.manual_clock import ManualClock
 from tests.services.test_bot_service import (
     HISTORY,
     MIN,
     NOW,
     T0,
-    Clock,
     add_bot,
     intents,
     kline,
@@ -101,7 +101,7 @@ async def test_a_second_process_does_not_run_a_leased_bot_and_a_clean_stop_frees
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
     bot_id = await add_bot(owner)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     async with running(service_for(nats_url, database, clock)) as first:
         run_id = first.runs[bot_id]
         lease = await lease_of(owner, bot_id)
@@ -158,7 +158,7 @@ async def test_a_crashed_holders_stale_lease_is_taken_over_and_each_kline_renews
         NOW - 10_000,
         stale_run,
     )
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     async with running(service_for(nats_url, database, clock)) as service:
         run_id = service.runs[bot_id]
         lease = await lease_of(owner, bot_id)
@@ -194,7 +194,7 @@ async def test_readiness_fails_once_the_lease_connection_is_lost(
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
     bot_id = await add_bot(owner)
-    async with running(service_for(nats_url, database, Clock(NOW))) as service:
+    async with running(service_for(nats_url, database, ManualClock(NOW))) as service:
         verdict = await service.app.readiness()
         assert verdict.results["leases"].detail == f"1 bot lease(s) held by {service.leases.holder}"
         await kill_lease_connections(owner)
@@ -208,7 +208,7 @@ async def test_the_keeper_reopens_a_lost_lease_connection_and_retakes_the_locks(
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
     bot_id = await warm_bot(owner)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     async with running(service_for(nats_url, database, clock, keep_interval_s=0.05)) as service:
         await kill_lease_connections(owner)
         for _ in range(200):  # the keeper's next pass, 50 ms apart
@@ -236,7 +236,7 @@ async def test_a_bot_whose_lease_another_process_took_meanwhile_is_fenced_and_gi
     dsn_for: Callable[[str, str], str],
 ) -> None:
     bot_id = await warm_bot(owner)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     stale = service_for(nats_url, database, clock, keep_interval_s=3_600)  # its keeper passes by hand
     await stale.app.start()
     stale_run = stale.runs[bot_id]
@@ -281,7 +281,7 @@ async def test_a_bot_taken_over_by_a_process_that_could_not_run_it_is_taken_back
     js: JetStreamContext, owner: asyncpg.Connection, nats_url: str, database: str
 ) -> None:
     bot_id = await warm_bot(owner)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     async with running(service_for(nats_url, database, clock, keep_interval_s=3_600)) as stale:
         stale_run = stale.runs[bot_id]
         await kill_lease_connections(owner)

@@ -33,6 +33,7 @@ from schemas.market import Kline
 from services.bot.config import BotConfig
 from services.bot.service import BotService, build
 from services.runtime import NotConfigured
+from tests.manual_clock import ManualClock
 
 MIN = 60_000
 T0 = 1_700_000_040_000  # a minute boundary
@@ -41,16 +42,6 @@ ADDRESS = KLINES(market="spot", symbol_lc="btcusdt", tf="1m")
 PARAMS = {"fast": 2, "slow": 3, "qty": "0.01"}
 HISTORY = [12.0, 11.0, 10.0]  # windows full: fast 10.5 below slow 11
 WAIT_S = 20.0
-
-
-class Clock:
-    """The injected clock: tests move it by hand."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture
@@ -148,7 +139,7 @@ async def running(service: BotService) -> AsyncIterator[BotService]:
         await service.app.stop()
 
 
-def service_for(nats_url: str, database: str, clock: Clock, **kwargs: Any) -> BotService:
+def service_for(nats_url: str, database: str, clock: ManualClock, **kwargs: Any) -> BotService:
     return build(nats_url=nats_url, database_url=database, clock=clock, **kwargs)
 
 
@@ -186,7 +177,7 @@ async def test_a_warmed_up_bot_turns_a_golden_cross_into_an_intent_and_outbox_ro
     await store_klines(owner, [1.0, 1.0, 1.0], T0, symbol="ETHUSDT")  # other series: never read
     await store_klines(owner, [99.0, 99.0, 99.0], T0, tf="5m")
     await store_klines(owner, [99.0, 99.0, 99.0], T0, table="perp_klines")
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
 
     async with running(service_for(nats_url, database, clock)) as service:
         assert set(service.runners) == {bot_id}
@@ -229,7 +220,7 @@ async def test_redelivered_klines_change_nothing_and_state_survives_a_restart(
 ) -> None:
     bot_id = await add_bot(owner)
     await store_klines(owner, HISTORY, T0)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     golden = kline(T0 + 3 * MIN, 14.0)
 
     async with running(service_for(nats_url, database, clock, validity_ms=5_000)):
@@ -273,7 +264,7 @@ async def test_a_halted_latch_suppresses_intents_until_it_resumes(
     )
     bot_id = await add_bot(owner)
     await store_klines(owner, HISTORY, T0)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
 
     async with running(service_for(nats_url, database, clock)) as service:
         run_id = service.runs[bot_id]
@@ -313,7 +304,7 @@ async def test_explicit_bots_skip_the_database_and_a_new_bot_without_history_wai
     row = await owner.fetchrow("SELECT * FROM trading.bot_configs WHERE bot_id = $1", bot_id)
     assert row is not None
     config = BotConfig.from_row(row)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     async with running(service_for(nats_url, database, clock, bots=[config])) as service:
         assert set(service.runners) == {bot_id}
         last = 0
@@ -336,7 +327,7 @@ async def test_each_start_opens_a_paper_run_per_bot_and_a_shutdown_stops_it(
         bot_id,
         NOW - 10_000,
     )
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     async with running(service_for(nats_url, database, clock)) as service:
         run_id = service.runs[bot_id]
         runs = await owner.fetch("SELECT * FROM trading.runs WHERE bot_id = $1 ORDER BY started_ms", bot_id)

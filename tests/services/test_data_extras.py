@@ -22,18 +22,11 @@ from services.data.generators.scenario import CALM, MacroShock, Scenario, ToxicF
 from services.data.generators.seeded import DAY_MS, EIGHT_HOURS_MS, HOUR_MS
 from services.data.ingest import Ingest
 from services.runtime import ServiceRuntime
+from tests.manual_clock import ManualClock
 
 DAY = 1_704_067_200_000  # 2024-01-01T00:00Z
 SEED = 5
 LEAD = "BTCUSDT"
-
-
-class ManualClock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def candles(symbol: str, start: int, n: int, seed: int = SEED) -> list[Candle]:

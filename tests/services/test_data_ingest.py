@@ -22,20 +22,11 @@ from services.data.feed import MINUTE_MS, Candle, Walk
 from services.data.ingest import Ingest
 from services.data.runner import Feeder, FeedOptions
 from services.runtime import ServiceRuntime
+from tests.manual_clock import ManualClock
 
 START = 1_704_067_200_000  # 2024-01-01T00:00Z, an hour boundary
 SIZES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
 COLUMNS = "symbol, tf, open_time_ms, close_time_ms, open, high, low, close, volume, quote_volume, trades"
-
-
-class ManualClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def take(symbol: str, n: int, *, seed: int = 11, start: int = START) -> list[Candle]:

@@ -23,19 +23,12 @@ from services.data.generators.seeded import HOUR_MS
 from services.data.ingest import Ingest
 from services.data.perp import Perp
 from services.runtime import ServiceRuntime
+from tests.manual_clock import ManualClock
 from tests.services.test_data_ingest import COLUMNS, SIZES, expected_rows, outbox_klines
 
 DAY = 1_704_067_200_000  # 2024-01-01T00:00Z, a funding time
 SEED = 5
 LEAD = "BTCUSDT"
-
-
-class ManualClock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def candles(symbol: str, start: int, n: int, seed: int = SEED) -> list[Candle]:

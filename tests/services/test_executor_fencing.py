@@ -26,8 +26,9 @@ from services.executor.fencing import Fenced, Fences, admit
 from services.executor.service import ExecutorService, build
 from services.readiness import Failed
 from settings import roles
+from tests.manual_clock import ManualClock
 from tests.services.test_executor_trading import MINUTE as MIN
-from tests.services.test_executor_trading import NOW, Clock, add_kline, intent, send, settled
+from tests.services.test_executor_trading import NOW, add_kline, intent, send, settled
 
 COUNTS = {
     name: f"SELECT count(*) FROM {name}"
@@ -51,7 +52,7 @@ COUNTS = {
 @dataclass
 class Env:
     owner: asyncpg.Connection
-    clock: Clock
+    clock: ManualClock
     js: JetStreamContext
     database: str
     nats_url: str
@@ -88,7 +89,7 @@ async def env(
     owner = await asyncpg.connect(database)
     await generations.ensure_live(owner, PROJECTIONS["risk_state"])
     await add_kline(owner, "BTCUSDT", NOW - MIN, 100.0, 99.0, 101.0)
-    env = Env(owner, Clock(NOW), nats.jetstream(), database, nats_url)
+    env = Env(owner, ManualClock(NOW), nats.jetstream(), database, nats_url)
     try:
         yield env
     finally:

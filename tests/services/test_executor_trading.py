@@ -32,6 +32,7 @@ from schemas.trading import Fill
 from services.executor.paper import PaperExchange
 from services.executor.service import ExecutorService, build
 from stores.latch import LatchStore
+from tests.manual_clock import ManualClock
 from tests.projecting.helpers import history_has, publish, run_until_caught_up
 
 NOW = 1_700_000_040_000
@@ -39,22 +40,12 @@ MINUTE = 60_000
 SLIPPAGE_BPS = Decimal(10)
 
 
-class Clock:
-    """The injected clock: tests move it, the executor reads it."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @dataclass
 class Env:
     service: ExecutorService
     owner: asyncpg.Connection
     js: JetStreamContext
-    clock: Clock
+    clock: ManualClock
     database: str
 
 
@@ -84,7 +75,7 @@ async def env(
     await add_kline(owner, "BTCUSDT", NOW - MINUTE, 100.0, 99.0, 101.0)
     await add_kline(owner, "BTCUSDT", NOW + MINUTE, 500.0, 500.0, 500.0)  # the future: never used now
     await add_kline(owner, "ETHUSDT", NOW - MINUTE, 20.0, 19.0, 21.0)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     exchange = PaperExchange(slippage_bps=SLIPPAGE_BPS)
     service = build(
         nats_url=nats_url, database_url=database, clock=clock, exchange=exchange, sweep_interval_s=3600

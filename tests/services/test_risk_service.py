@@ -34,22 +34,13 @@ from schemas.trading import Fill
 from services.risk import halt
 from services.risk.service import RiskService, build
 from settings.errors import GordonError
+from tests.manual_clock import ManualClock
 from tests.services.risk_events import fill as bot_fill
 from tests.services.risk_events import kline
 
 BOT = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")
 START_MS = 1_700_000_000_000
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now_ms: int) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
 
 
 def fill(version: int, side: Side, qty: str, price: float, fee: str, ts_ms: int) -> Fill:
@@ -87,9 +78,9 @@ async def outbox_commands(database: str) -> list[CommandKind]:
 @pytest.fixture
 async def risk(
     database: str, nats_url: str, fresh_bus: Callable[[], Awaitable[None]]
-) -> AsyncIterator[tuple[RiskService, Clock]]:
+) -> AsyncIterator[tuple[RiskService, ManualClock]]:
     await fresh_bus()
-    clock = Clock(START_MS)
+    clock = ManualClock(START_MS)
     service = build(
         nats_url=nats_url, database_url=database, clock=clock, capital=Decimal("10000"), check_interval_s=3600
     )
@@ -101,7 +92,7 @@ async def risk(
 
 
 async def test_fills_losing_over_five_percent_trip_once(
-    risk: tuple[RiskService, Clock], database: str, nats: NatsClient
+    risk: tuple[RiskService, ManualClock], database: str, nats: NatsClient
 ) -> None:
     service, _ = risk
     executor = NatsPublisher(REGISTRY, Service.EXECUTOR, nats.jetstream())
@@ -146,21 +137,21 @@ async def test_fills_losing_over_five_percent_trip_once(
 
 
 async def test_staleness_trips_when_the_clock_passes_the_window(
-    risk: tuple[RiskService, Clock], database: str, nats: NatsClient
+    risk: tuple[RiskService, ManualClock], database: str, nats: NatsClient
 ) -> None:
     service, clock = risk
-    clock.now_ms += 100_000
+    clock.now += 100_000
     data = NatsPublisher(REGISTRY, Service.DATA, nats.jetstream())
     await data.publish(KLINES(market="spot", symbol_lc="btcusdt", tf="1m"), kline(10_000.0, START_MS))
     await eventually(lambda: settled(nats, "risk-klines"), "the kline")
     assert service.last_kline_ms == START_MS + 100_000
-    clock.now_ms += 180_000  # exactly the window since the kline: not yet
+    clock.now += 180_000  # exactly the window since the kline: not yet
     assert await service.check_connectivity() is None
-    clock.now_ms += 1
+    clock.now += 1
     event = await service.check_connectivity()
     assert event is not None
     assert (event.breaker.value, event.value, event.threshold) == ("connectivity", 180_001.0, 180_000.0)
-    clock.now_ms += 60_000
+    clock.now += 60_000
     assert await service.check_connectivity() is None  # halted for this breaker: no second trip
     rows = await fetch(database, "SELECT breaker, ts_ms FROM trading.risk_events")
     assert [(r["breaker"], r["ts_ms"]) for r in rows] == [("connectivity", START_MS + 280_001)]
@@ -171,13 +162,13 @@ async def test_the_periodic_check_trips_on_its_own(
     database: str, nats_url: str, fresh_bus: Callable[[], Awaitable[None]]
 ) -> None:
     await fresh_bus()
-    clock = Clock(START_MS)
+    clock = ManualClock(START_MS)
     service = build(nats_url=nats_url, database_url=database, clock=clock, check_interval_s=0.05)
     await service.app.start()
     try:
         await asyncio.sleep(0.2)
         assert await fetch(database, "SELECT 1 FROM trading.risk_events") == []
-        clock.now_ms += 180_001
+        clock.now += 180_001
 
         async def tripped() -> bool:
             return bool(
@@ -190,17 +181,17 @@ async def test_the_periodic_check_trips_on_its_own(
 
 
 async def test_resume_clears_the_latch_audits_and_publishes_resume(
-    risk: tuple[RiskService, Clock], database: str
+    risk: tuple[RiskService, ManualClock], database: str
 ) -> None:
     service, clock = risk
-    clock.now_ms += 180_001
+    clock.now += 180_001
     assert await service.check_connectivity() is not None
-    clock.now_ms += 5_000
+    clock.now += 5_000
     event = await resume_latch(database, "alice", "data feed back", clock=clock)
     assert (event.version, event.action.value, event.breaker.value) == (2, "resume", "manual")
     rows = await fetch(database, "SELECT action, breaker, ts_ms FROM trading.risk_events ORDER BY version")
     assert [(r["action"], r["breaker"]) for r in rows] == [("trip", "connectivity"), ("resume", "manual")]
-    assert rows[1]["ts_ms"] == clock.now_ms
+    assert rows[1]["ts_ms"] == clock.now
     audit = await fetch(database, "SELECT action, actor, reason FROM trading.risk_audit_log ORDER BY id")
     assert [tuple(r) for r in audit][1] == ("resume", "alice", "data feed back")
     assert await outbox_commands(database) == [CommandKind.PAUSE, CommandKind.FLATTEN, CommandKind.RESUME]
@@ -209,24 +200,24 @@ async def test_resume_clears_the_latch_audits_and_publishes_resume(
     )
     assert [r["subject"] for r in subjects] == ["risk.events.connectivity", "risk.events.manual"]
     # After the resume the breaker may trip again (still no kline).
-    clock.now_ms += 1
+    clock.now += 1
     again = await service.check_connectivity()
     assert again is not None
     assert again.version == 3
 
 
 async def test_every_command_risk_issues_is_recorded_with_its_outbox_row(
-    risk: tuple[RiskService, Clock], database: str
+    risk: tuple[RiskService, ManualClock], database: str
 ) -> None:
     service, clock = risk
-    clock.now_ms += 180_001
+    clock.now += 180_001
     assert await service.check_connectivity() is not None  # a trip: pause and flatten by risk itself
-    clock.now_ms += 5_000
+    clock.now += 5_000
     await resume_latch(database, "alice", "data feed back", clock=clock)
-    clock.now_ms += 5_000
+    clock.now += 5_000
     conn = await asyncpg.connect(database)
     try:
-        await halt.pause(conn, Outbox(REGISTRY, Service.RISK), "carol", "maintenance", ts_ms=clock.now_ms)
+        await halt.pause(conn, Outbox(REGISTRY, Service.RISK), "carol", "maintenance", ts_ms=clock.now)
     finally:
         await conn.close()
     rows = await fetch(database, "SELECT payload FROM bus.outbox WHERE subject = 'risk.commands' ORDER BY id")
@@ -245,7 +236,7 @@ async def test_every_command_risk_issues_is_recorded_with_its_outbox_row(
 
 
 async def test_resume_after_drawdown_restarts_the_peak(
-    risk: tuple[RiskService, Clock], database: str
+    risk: tuple[RiskService, ManualClock], database: str
 ) -> None:
     service, clock = risk
     await service.on_fill(fill(1, Side.BUY, "1", 10_000.0, "10", START_MS))
@@ -371,7 +362,7 @@ async def test_a_restart_folds_stored_fills_and_a_gap_is_filled_from_them(
 ) -> None:
     await fresh_bus()
     await store_fill(database, fill(1, Side.BUY, "1", 10_000.0, "10", START_MS - 1_000))
-    clock = Clock(START_MS)
+    clock = ManualClock(START_MS)
     service = build(nats_url=nats_url, database_url=database, clock=clock, check_interval_s=3600)
     await service.app.start()
     try:

@@ -24,9 +24,10 @@ from services.risk import halt
 from services.risk.service import REFRESH_MS, RiskService, build
 from services.runtime import ServiceRuntime
 from settings import roles
+from tests.manual_clock import ManualClock
 from tests.services.risk_events import kline
-from tests.services.test_data_extras import LEAD, ManualClock, candles, feed
-from tests.services.test_risk_service import START_MS, Clock, eventually, fetch, outbox_commands, settled
+from tests.services.test_data_extras import LEAD, candles, feed
+from tests.services.test_risk_service import START_MS, eventually, fetch, outbox_commands, settled
 
 BOTS = {
     "BTCUSDT": UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60"),
@@ -103,14 +104,14 @@ async def assert_one_trip_paused_and_flattened(database: str, breaker: str) -> a
 @pytest.fixture
 async def start(
     database: str, nats_url: str, fresh_bus: Callable[[], Awaitable[None]]
-) -> AsyncIterator[Callable[[int], Awaitable[tuple[RiskService, Clock]]]]:
+) -> AsyncIterator[Callable[[int], Awaitable[tuple[RiskService, ManualClock]]]]:
     """`start(now_ms)`: the service (its own 30 Hz loop idle: the test ticks by hand) with its clock at
     `now_ms`, started once the test set its rows."""
     await fresh_bus()
     started: list[RiskService] = []
 
-    async def go(now_ms: int = START_MS) -> tuple[RiskService, Clock]:
-        clock = Clock(now_ms)
+    async def go(now_ms: int = START_MS) -> tuple[RiskService, ManualClock]:
+        clock = ManualClock(now_ms)
         service = build(
             nats_url=nats_url,
             database_url=database,
@@ -128,7 +129,7 @@ async def start(
 
 
 async def test_correlated_klines_trip_the_correlation_breaker_once(
-    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]],
+    start: Callable[[int], Awaitable[tuple[RiskService, ManualClock]]],
     database: str,
     nats: NatsClient,
     monkeypatch: pytest.MonkeyPatch,
@@ -157,21 +158,21 @@ async def test_correlated_klines_trip_the_correlation_breaker_once(
     head_version = halt.head_version
 
     async def counted(pool: asyncpg.Pool) -> int:
-        looks.append(clock.now_ms)
+        looks.append(clock.now)
         return await head_version(pool)
 
     monkeypatch.setattr(halt, "head_version", counted)
     for _ in range(30):
         assert await service.tick() == []
     assert looks == []
-    clock.now_ms += REFRESH_MS
+    clock.now += REFRESH_MS
     assert await service.tick() == []
-    assert looks == [clock.now_ms]
+    assert looks == [clock.now]
     assert len(await trip_rows(database)) == 1
 
 
 async def test_a_threshold_changed_in_risk_config_takes_effect_at_the_next_refresh(
-    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]], database: str, nats: NatsClient
+    start: Callable[[int], Awaitable[tuple[RiskService, ManualClock]]], database: str, nats: NatsClient
 ) -> None:
     await configure_bots(database, ["BTCUSDT", "ETHUSDT"])
     await set_breaker(database, "correlation", threshold=0.99)
@@ -182,9 +183,9 @@ async def test_a_threshold_changed_in_risk_config_takes_effect_at_the_next_refre
     await eventually(lambda: settled(nats, "risk-klines"), "the klines")
     assert await service.tick() == []
     await set_breaker(database, "correlation", threshold=0.9)
-    clock.now_ms += REFRESH_MS - 1
+    clock.now += REFRESH_MS - 1
     assert await service.tick() == []  # not re-read yet
-    clock.now_ms += 1
+    clock.now += 1
     (event,) = await service.tick()
     assert (event.breaker.value, event.threshold) == ("correlation", 0.9)
     assert event.value == pytest.approx(0.926, abs=1e-3)
@@ -208,7 +209,7 @@ async def generate(database: str, nats_url: str) -> Callable[[int, Scenario], Aw
 
 
 async def test_the_toxic_flow_scenario_trips_the_vpin_breaker(
-    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]],
+    start: Callable[[int], Awaitable[tuple[RiskService, ManualClock]]],
     generate: Callable[[int, Scenario], Awaitable[None]],
     database: str,
     dsn_for: Callable[[str, str], str],
@@ -224,7 +225,7 @@ async def test_the_toxic_flow_scenario_trips_the_vpin_breaker(
     )
     service, clock = await start(DAY_0 + 2 * HOUR)  # the calm flow's VPIN is the latest by then
     assert await service.tick() == []
-    clock.now_ms = DAY_0 + 4 * HOUR  # two hours of one-sided flow later
+    clock.now = DAY_0 + 4 * HOUR  # two hours of one-sided flow later
     (event,) = await service.tick()
     assert event.breaker.value == "vpin"
     assert event.value is not None
@@ -235,7 +236,7 @@ async def test_the_toxic_flow_scenario_trips_the_vpin_breaker(
 
 
 async def test_the_vix_shock_scenario_trips_the_macro_breaker(
-    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]],
+    start: Callable[[int], Awaitable[tuple[RiskService, ManualClock]]],
     generate: Callable[[int, Scenario], Awaitable[None]],
     database: str,
 ) -> None:
@@ -245,7 +246,7 @@ async def test_the_vix_shock_scenario_trips_the_macro_breaker(
     await generate(28, Scenario(macro_shocks=(shock,)))
     service, clock = await start(DAY_0 + 26 * HOUR + 30 * MINUTE)  # the 25 h and 26 h points: calm
     assert await service.tick() == []
-    clock.now_ms = DAY_0 + 27 * HOUR + 30 * MINUTE  # the 26 h and 27 h points: the jump
+    clock.now = DAY_0 + 27 * HOUR + 30 * MINUTE  # the 26 h and 27 h points: the jump
     (event,) = await service.tick()
     assert event.breaker.value == "macro"
     assert event.value is not None
@@ -256,12 +257,12 @@ async def test_the_vix_shock_scenario_trips_the_macro_breaker(
 
 
 async def test_the_tick_trips_connectivity_by_the_clock(
-    start: Callable[[int], Awaitable[tuple[RiskService, Clock]]], database: str
+    start: Callable[[int], Awaitable[tuple[RiskService, ManualClock]]], database: str
 ) -> None:
     service, clock = await start(START_MS)
-    clock.now_ms += 180_000
+    clock.now += 180_000
     assert await service.tick() == []
-    clock.now_ms += 1
+    clock.now += 1
     (event,) = await service.tick()
     assert (event.breaker.value, event.value) == ("connectivity", 180_001.0)
     assert await service.tick() == []
