@@ -61,6 +61,8 @@ class Options:
         ("BTCUSDT", {"fast": 2, "slow": 5, "qty": "0.01"}),
         ("ETHUSDT", {"fast": 2, "slow": 5, "qty": "0.2"}),
     )
+    market: str = "spot"
+    """The market every bot trades (the feed writes both)."""
     history_first: bool = False
     """Ingest the backfill before the consumers start: they see live klines only (the bots warm up
     from the stored history), at the feed's pace rather than in one burst."""
@@ -129,12 +131,13 @@ class Platform:
                 bot_id = uuid7()
                 await owner.execute(
                     "INSERT INTO trading.bot_configs (bot_id, symbol, market, tf, strategy, params, "
-                    "created_ms) VALUES ($1, $2, 'spot', '1m', $3, $4::jsonb, $5)",
+                    "created_ms) VALUES ($1, $2, $6, '1m', $3, $4::jsonb, $5)",
                     bot_id,
                     symbol,
                     STRATEGY,
                     json.dumps(params),
                     self.clock(),
+                    self.options.market,
                 )
                 self.bot_ids.append(bot_id)
         finally:

@@ -135,6 +135,36 @@ async def test_klines_become_intents_orders_fills_and_positions(
         await platform.stop()
 
 
+PERP_FILLS = """
+SELECT f.market, f.price, k.close FROM trading.fill_events f
+LEFT JOIN market_data.perp_klines k ON k.symbol = f.symbol AND k.tf = '1m' AND k.open_time_ms = f.priced_at_ms
+"""
+
+
+async def test_a_perp_bot_trades_the_perpetual_klines_at_their_closes(
+    database: str, nats_url: str, js: JetStreamContext, owner: asyncpg.Connection
+) -> None:
+    options = Options(bots=(("BTCUSDT", {"fast": 2, "slow": 5, "qty": "0.01"}),), market="perp")
+    platform = Platform(nats_url, database, options)
+    try:
+        await platform.start()
+        await until(lambda: _at_least(owner, PLACED, 2), "the perp bot to have placed orders", 60, platform)
+        await quiesce(platform, owner, js)
+        markets = await owner.fetch("SELECT DISTINCT market FROM trading.order_intents")
+        assert [r["market"] for r in markets] == ["perp"]
+        fills = await owner.fetch(PERP_FILLS)
+        assert len(fills) >= 2
+        for fill in fills:  # a market order fills at the perp 1m close it was priced at (no slippage here)
+            assert (fill["market"], fill["price"]) == ("perp", fill["close"])
+        spot = await owner.fetchval(
+            "SELECT count(*) FROM trading.fill_events f JOIN market_data.spot_klines k ON k.symbol = f.symbol"
+            " AND k.tf = '1m' AND k.open_time_ms = f.priced_at_ms AND k.close = f.price"
+        )
+        assert spot == 0  # the twin's basis makes every perp close differ from the spot one
+    finally:
+        await platform.stop()
+
+
 async def suppressed(owner: asyncpg.Connection) -> dict[object, int]:
     return {r["bot_id"]: r["n"] for r in await owner.fetch(SUPPRESSED)}
 
