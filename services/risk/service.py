@@ -11,6 +11,11 @@ A tick is in-memory work only: risk_config, the bots' symbols and the latch head
 `REFRESH_MS`, the VPIN and macro views at their own slower cadences (vpin.READ_EVERY_MS,
 macro.READ_EVERY_MS) or as soon as their window changes, all by the injected clock; the correlation is
 recomputed only when a 1m close arrived. A breach of a breaker already tripped costs no query.
+
+The VPIN and macro windows end at market time, the close of the newest closed kline risk consumed (the
+clock until one arrives): they judge market data by the market's own time, as the correlation window
+does, so a replay or a feed running behind the wall clock (the demo's) is judged as it happened. Reads
+are still timed by the clock, and connectivity and drawdown run on the clock.
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ class RiskService:
     config: RiskConfig = field(default_factory=lambda: RiskConfig({}))
     peaks: PeakWindow = field(default_factory=lambda: PeakWindow(DEFAULT_PEAK_WINDOW_MS))
     last_kline_ms: int = 0
+    market_ms: int = 0
+    """The close time of the newest closed kline consumed: where the VPIN and macro windows end."""
     symbols: frozenset[SeriesKey] = frozenset()
     closes: CloseWindows = field(default_factory=lambda: CloseWindows(DEFAULT_CORRELATION_WINDOW_MS))
     vpin_latest: dict[str, Reading] = field(default_factory=dict)
@@ -149,6 +156,8 @@ class RiskService:
         """Note the arrival (connectivity), keep a 1m close (correlation), mark open positions at the close,
         evaluate the drawdown."""
         self.last_kline_ms = max(self.last_kline_ms, self.clock())
+        if kline.closed:
+            self.market_ms = max(self.market_ms, kline.close_time_ms)
         if kline.tf is Timeframe.M1:
             self.closes.add((kline.market, kline.symbol), kline.close_time_ms, kline.close)
         if self.book.mark(kline):
@@ -214,19 +223,20 @@ class RiskService:
         if self.cadence.due("config", now, REFRESH_MS):
             await self.reload_config()
             await self._latch()
-        await self._read_views(now)
-        if all(self._known_tripped(b.breaker) for b in self.breaches(now)):
+        market = self.market_ms or now
+        await self._read_views(now, market)
+        if all(self._known_tripped(b.breaker) for b in self.breaches(now, market)):
             return []
         await self._latch()
         events = []
-        for breach in self.breaches(now):
+        for breach in self.breaches(now, market):
             event = await self._trip(breach)
             if event is not None:
                 events.append(event)
         return events
 
-    def breaches(self, now_ms: int) -> list[Breach]:
-        """Every enabled breaker's breach at `now_ms`, from memory."""
+    def breaches(self, now_ms: int, market_ms: int) -> list[Breach]:
+        """Every enabled breaker's breach at `now_ms` (VPIN and macro at `market_ms`), from memory."""
         found: list[Breach | None] = []
         rows = self.config
         if row := rows.enabled(Breaker.DRAWDOWN):
@@ -239,25 +249,26 @@ class RiskService:
                 self._correlation = (key, check_correlation(self.closes, self.symbols, row.threshold))
             found.append(self._correlation[1])
         if row := rows.enabled(Breaker.VPIN):
-            found.append(vpin.check_vpin(self.vpin_latest, now_ms, row.window_ms, row.threshold))
+            found.append(vpin.check_vpin(self.vpin_latest, market_ms, row.window_ms, row.threshold))
         if row := rows.enabled(Breaker.MACRO):
-            found.append(macro.check_macro(self.macro_series, now_ms, row.window_ms, row.threshold))
+            found.append(macro.check_macro(self.macro_series, market_ms, row.window_ms, row.threshold))
         return [b for b in found if b is not None]
 
-    async def _read_views(self, now_ms: int) -> None:
-        """Read the VPIN and macro views when enabled and due; a failed read keeps the last values."""
+    async def _read_views(self, now_ms: int, market_ms: int) -> None:
+        """Read the VPIN and macro views when enabled and due by the clock, over their windows ending at
+        `market_ms`; a failed read keeps the last values."""
         pool = self.runtime.pool
         if (row := self.config.enabled(Breaker.VPIN)) and self.cadence.due(
             "vpin", now_ms, vpin.READ_EVERY_MS
         ):
             names = [symbol for _, symbol in self.symbols]
-            start = now_ms - row.window_ms
-            await self._guarded("vpin", vpin.latest_vpin(pool, names, start, now_ms), self._set_vpin)
+            start = market_ms - row.window_ms
+            await self._guarded("vpin", vpin.latest_vpin(pool, names, start, market_ms), self._set_vpin)
         if (row := self.config.enabled(Breaker.MACRO)) and self.cadence.due(
             "macro", now_ms, macro.READ_EVERY_MS
         ):
-            start = macro.read_since(now_ms, row.window_ms)
-            await self._guarded("macro", macro.macro_points(pool, start, now_ms), self._set_macro)
+            start = macro.read_since(market_ms, row.window_ms)
+            await self._guarded("macro", macro.macro_points(pool, start, market_ms), self._set_macro)
 
     def _set_vpin(self, readings: dict[str, Reading]) -> None:
         self.vpin_latest = readings

@@ -235,6 +235,29 @@ async def test_the_toxic_flow_scenario_trips_the_vpin_breaker(
     await assert_one_trip_paused_and_flattened(database, "vpin")
 
 
+async def test_vpin_is_judged_at_market_time_when_the_feed_runs_behind_the_clock(
+    start: Callable[[int], Awaitable[tuple[RiskService, ManualClock]]],
+    generate: Callable[[int, Scenario], Awaitable[None]],
+    database: str,
+) -> None:
+    await configure_bots(database, ["BTCUSDT"])
+    await set_breaker(database, "connectivity", enabled=False)
+    await generate(4, Scenario(toxic_flows=(ToxicFlow(DAY_0 + 2 * HOUR, DAY_0 + 4 * HOUR, buy_share=0.98),)))
+    service, clock = await start(DAY_0 + 3 * DAY)  # the wall clock is days past the market data (a replay)
+    assert await service.tick() == []  # no kline yet: the window ends at the clock and holds nothing
+    await service.on_kline(kline(100.0, DAY_0 + 2 * HOUR - 1))  # market time: the calm flow's end
+    assert service.market_ms == DAY_0 + 2 * HOUR - 1
+    clock.now += 10_000  # the next read of the view, by the clock
+    assert await service.tick() == []
+    await service.on_kline(kline(100.0, DAY_0 + 4 * HOUR - 1))  # two hours of one-sided flow later
+    clock.now += 10_000
+    (event,) = await service.tick()
+    assert event.breaker.value == "vpin"
+    assert event.value is not None
+    assert event.value > 0.9
+    await assert_one_trip_paused_and_flattened(database, "vpin")
+
+
 async def test_the_vix_shock_scenario_trips_the_macro_breaker(
     start: Callable[[int], Awaitable[tuple[RiskService, ManualClock]]],
     generate: Callable[[int, Scenario], Awaitable[None]],
