@@ -23,7 +23,8 @@ from schemas import REGISTRY
 from services.manager.api import ApiDeps, create_app
 from settings import roles
 from settings.dsn import with_user
-from tests.live_feed.feed import Bus, breaker, eventually, fill, running_manager
+from tests.live_feed.feed import Bus, breaker, fill, running_manager
+from tests.waiting import eventually
 
 from .conftest import PageProbe, ServeAsgi, save_screenshot
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -144,14 +143,6 @@ async def receive(ws: ClientConnection, count: int, timeout_s: float = 20.0) -> 
         while len(got) < count:
             got.append(json.loads(await ws.recv()))
     return got
-
-
-async def eventually(check: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def connect(url: str, **options: Any) -> ws_connect:

@@ -11,7 +11,8 @@ from nats.aio.client import Client as NatsClient
 
 from services.manager.api.attach import attach
 from services.manager.service import build
-from tests.live_feed.feed import Bus, connect, eventually, fill, order, receive
+from tests.live_feed.feed import Bus, connect, fill, order, receive
+from tests.waiting import eventually
 
 
 async def test_the_attached_api_serves_the_services_feed_and_the_page(

@@ -15,7 +15,8 @@ from websockets.exceptions import ConnectionClosed
 
 from consumers.metrics import registry_of
 from services.manager.api.live.client import SLOW_CONSUMER
-from tests.live_feed.feed import Bus, breaker, connect, eventually, running_manager, served
+from tests.live_feed.feed import Bus, breaker, connect, running_manager, served
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,13 +13,13 @@ from tests.live_feed.feed import (
     Bus,
     breaker,
     connect,
-    eventually,
     fill,
     order,
     receive,
     running_manager,
     served,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -24,8 +24,9 @@ from services.manager.api.health_policy import HealthPolicy
 from services.manager.api.serve import ApiServer
 from tests.conftest import small_spec
 from tests.manager_api.conftest import TOKEN
-from tests.manager_api.helpers import eventually, fetch
+from tests.manager_api.helpers import fetch
 from tests.manager_api.seed import BOT_A, BOT_B, order, store
+from tests.waiting import eventually
 
 FAST = DrainConfig(
     batch_size=200, ack_timeout_s=2.0, retry_first_s=0.05, retry_max_s=0.5, standby_poll_s=0.05

@@ -19,7 +19,8 @@ from schemas.risk import Breaker, BreakerEvent, LatchAction
 from services.manager.api.health_policy import HealthPolicy
 from services.manager.service import build as build_manager
 from tests.manager_api.conftest import ServeApi
-from tests.manager_api.helpers import eventually, fetch
+from tests.manager_api.helpers import fetch
+from tests.waiting import eventually
 
 FAST = DrainConfig(
     batch_size=200, ack_timeout_s=2.0, retry_first_s=0.05, retry_max_s=0.5, standby_poll_s=0.05

@@ -18,8 +18,9 @@ from settings import nats_login
 from tests.bus_security.conftest import admin, auth_server  # noqa: F401 - fixtures of the auth server
 from tests.bus_security.nats_harness import AuthServer, Login
 from tests.manager_api.conftest import TOKEN
-from tests.manager_api.helpers import eventually, fetch
+from tests.manager_api.helpers import fetch
 from tests.manager_api.test_health import FAST
+from tests.waiting import eventually
 
 
 @pytest.mark.timeout(90)

@@ -33,7 +33,8 @@ from services.risk.service import build as build_risk
 from settings import roles
 from settings.dsn import with_user
 from tests.manager_api.conftest import TOKEN, Api, ServeApi
-from tests.manager_api.helpers import eventually, fetch
+from tests.manager_api.helpers import fetch
+from tests.waiting import eventually
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FAST = DrainConfig(

@@ -4,7 +4,7 @@ what those ports serve: `/healthz` as JSON, `/metrics` parsed into samples."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -84,16 +84,3 @@ async def observed_platform(
         await platform.stop()
         workers.cancel()
         await asyncio.gather(workers, return_exceptions=True)
-
-
-async def eventually(check: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
-    """Poll the async `check` until it returns truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    last: object = None
-    while loop.time() < deadline:
-        last = await check()  # type: ignore[misc]
-        if last:
-            return
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")

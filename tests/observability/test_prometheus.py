@@ -20,7 +20,8 @@ from gordon.alerts import CONSUMER_LAG_S, RULES_PATH
 from gordon.paths import ROOT
 from schemas import REGISTRY
 from services.http_server import free_port
-from tests.observability.running import HOST, Observed, eventually, observed_platform
+from tests.observability.running import HOST, Observed, observed_platform
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,9 @@ from gordon.view import Sampler, render
 from producers.tracing import trace_id_of
 from registry import headers as h
 from schemas import REGISTRY
-from tests.observability.running import Observed, eventually, matching, observed_platform, value
+from tests.observability.running import Observed, matching, observed_platform, value
 from tests.services.platform_harness import count
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -27,6 +27,7 @@ from tests.services.test_bot_service import (
     NOW,
     T0,
     add_bot,
+    durable,
     intents,
     kline,
     publish,
@@ -35,6 +36,8 @@ from tests.services.test_bot_service import (
     settle,
     store_klines,
 )
+from tests.tcp_proxy import proxy_to
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -327,3 +330,62 @@ async def test_a_bot_taken_over_by_a_process_that_could_not_run_it_is_taken_back
         ("started", taken_back),
         ("stopped", taken_back),
     ]
+
+
+async def test_after_a_partition_heals_both_processes_get_the_klines_and_only_the_holder_trades(
+    js: JetStreamContext,
+    owner: asyncpg.Connection,
+    nats_url: str,
+    database: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot_id = await warm_bot(owner)
+    clock = ManualClock(NOW)
+    async with proxy_to(nats_url) as proxy:
+        stale = service_for(f"nats://127.0.0.1:{proxy.port}", database, clock, keep_interval_s=3_600)
+        await stale.app.start()
+        stopped = False
+        try:
+            stale_run = stale.runs[bot_id]
+            proxy.cut()  # the partition: the stale process loses NATS ...
+            await kill_lease_connections(owner)  # ... and its lease connection
+
+            async def unbound() -> bool:
+                return not (await js.consumer_info("gordon-bus", durable(bot_id))).push_bound
+
+            await eventually(unbound, "the durable to lose its subscriber")
+            clock.now += 1_000
+            async with running(service_for(nats_url, database, clock, lease_wait_s=10.0)) as fresh:
+                fresh_run = fresh.runs[bot_id]
+                proxy.heal()  # the stale client reconnects and subscribes to the durable's subject again
+
+                async def reconnected() -> bool:
+                    return bool(stale.broker.connection.is_connected)
+
+                await eventually(reconnected, "the stale process to reconnect to NATS")
+                await stale.broker.connection.flush()  # its subscriptions, sent again before, are in
+                caplog.clear()
+                seq = await publish(js, kline(T0 + 3 * MIN, 14.0))  # a golden cross, to both processes
+                await settle(js, bot_id, seq)
+                await eventually(
+                    lambda: _logged(caplog, "LeaseLost"), "the stale process's fenced transaction"
+                )
+                emitted = await intents(owner, bot_id)
+                assert len(emitted) == 1  # one intent: the holder's; the stale transaction rolled back
+                signals = await owner.fetch("SELECT run_id FROM trading.signals WHERE bot_id = $1", bot_id)
+                assert [r["run_id"] for r in signals] == [fresh_run]
+                assert (await stale.retake()).given_up == [bot_id]
+                stopped = True
+                await stale.app.stop()
+                lease = await lease_of(owner, bot_id)
+                assert lease is not None
+                assert (lease["holder"], lease["run_id"]) == (fresh.leases.holder, fresh_run)
+        finally:
+            if not stopped:
+                await stale.app.stop()
+    runs = await owner.fetch("SELECT id, status FROM trading.runs WHERE bot_id = $1 ORDER BY id", bot_id)
+    assert [tuple(r) for r in runs] == [(stale_run, "stopped"), (fresh_run, "stopped")]
+
+
+def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    return any(text in record.getMessage() for record in caplog.records)

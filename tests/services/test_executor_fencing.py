@@ -21,6 +21,7 @@ from projections import generations
 from projections.catalog import PROJECTIONS
 from registry.ids import uuid7
 from schemas.common import OrderType
+from schemas.intents import OrderIntent
 from schemas.risk import CommandKind, RiskCommand
 from services.executor.fencing import Fenced, Fences, admit
 from services.executor.service import ExecutorService, build
@@ -29,6 +30,8 @@ from settings import roles
 from tests.manual_clock import ManualClock
 from tests.services.test_executor_trading import MINUTE as MIN
 from tests.services.test_executor_trading import NOW, add_kline, intent, send, settled
+from tests.tcp_proxy import proxy_to
+from tests.waiting import eventually
 
 COUNTS = {
     name: f"SELECT count(*) FROM {name}"
@@ -319,3 +322,69 @@ async def test_the_fenced_process_naks_fails_readiness_and_the_newer_one_handles
         assert (await new.app.readiness()).ready
     finally:
         await new.app.stop()
+
+
+async def receipt_of(env: Env, order: OrderIntent) -> asyncpg.Record:
+    sql = "SELECT outcome, order_id FROM trading.intent_receipts WHERE intent_id = $1"
+    row = await env.owner.fetchrow(sql, order.intent_id)
+    assert row is not None
+    return row
+
+
+async def test_after_a_partition_heals_both_executors_get_each_intent_and_only_the_newer_one_places(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = uuid7()
+    async with proxy_to(env.nats_url) as proxy:
+        old = build(
+            nats_url=f"nats://127.0.0.1:{proxy.port}",
+            database_url=env.database,
+            clock=env.clock,
+            sweep_interval_s=3600,
+        )
+        await old.app.start()
+        try:
+            first = intent(bot)
+            await settled(env.js, "executor-default", await send(env.js, "intents.executor", first))
+            assert await env.fence_token_of((await receipt_of(env, first))["order_id"]) == 1
+            proxy.cut()  # the partition: the old process loses NATS and keeps Postgres
+
+            async def unbound() -> bool:
+                info = await env.js.consumer_info("gordon-bus", "executor-default")
+                return not info.push_bound
+
+            await eventually(unbound, "the durable to lose the old process's subscription")
+            new = env.build()
+            await new.app.start()
+            try:
+                second = intent(bot)
+                await settled(env.js, "executor-default", await send(env.js, "intents.executor", second))
+                assert await env.fence_token_of((await receipt_of(env, second))["order_id"]) == 2
+                proxy.heal()  # the old client reconnects and subscribes to the durables' subjects again
+
+                async def reconnected() -> bool:
+                    return bool(old.broker.connection.is_connected)
+
+                await eventually(reconnected, "the old process to reconnect to NATS")
+                await old.broker.connection.flush()  # its subscriptions, sent again before, are in
+                caplog.clear()
+                third = intent(bot)  # delivered to both processes now
+                await settled(env.js, "executor-default", await send(env.js, "intents.executor", third))
+
+                async def fenced() -> bool:
+                    return any("Fenced" in r.getMessage() for r in caplog.records)
+
+                await eventually(fenced, "the old process's fenced transaction")
+                receipt = await receipt_of(env, third)
+                assert receipt["outcome"] == "placed"
+                assert await env.fence_token_of(receipt["order_id"]) == 2  # the newer process placed it
+                orders = await env.owner.fetchval("SELECT count(*) FROM paper.orders WHERE bot_id = $1", bot)
+                assert orders == 3  # one per intent: the old process's attempt left nothing
+                verdict = await old.app.readiness()
+                assert verdict.failed == ["fence"]
+                assert str(bot) in verdict.results["fence"].detail
+                assert (await new.app.readiness()).ready
+            finally:
+                await new.app.stop()
+        finally:
+            await old.app.stop()

@@ -4,7 +4,6 @@ runs as a process that binds its durable and stops on SIGINT."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 
@@ -24,6 +23,7 @@ from schemas import REGISTRY
 from schemas.risk import Breaker, BreakerEvent, LatchAction
 from services.manager.service import ManagerService, RecentBreakerEvents, build
 from services.risk.service import build as build_risk
+from tests.waiting import eventually
 
 FAST = DrainConfig(
     batch_size=200, ack_timeout_s=2.0, retry_first_s=0.05, retry_max_s=0.5, standby_poll_s=0.05
@@ -40,14 +40,6 @@ def breaker_event(version: int, breaker: Breaker = Breaker.DRAWDOWN) -> BreakerE
         message=f"trip {version}",
         ts_ms=1_700_000_000_000 + version,
     )
-
-
-async def eventually(check: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def test_recent_keeps_the_last_n_each_once() -> None:

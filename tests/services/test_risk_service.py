@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +36,7 @@ from settings.errors import GordonError
 from tests.manual_clock import ManualClock
 from tests.services.risk_events import fill as bot_fill
 from tests.services.risk_events import kline
+from tests.waiting import eventually
 
 BOT = UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60")
 START_MS = 1_700_000_000_000
@@ -45,14 +45,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def fill(version: int, side: Side, qty: str, price: float, fee: str, ts_ms: int) -> Fill:
     return bot_fill(BOT, version, side, qty, price, fee, ts_ms)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def settled(nats: NatsClient, durable: str) -> bool:

@@ -27,7 +27,8 @@ from settings import roles
 from tests.manual_clock import ManualClock
 from tests.services.risk_events import kline
 from tests.services.test_data_extras import LEAD, candles, feed
-from tests.services.test_risk_service import START_MS, eventually, fetch, outbox_commands, settled
+from tests.services.test_risk_service import START_MS, fetch, outbox_commands, settled
+from tests.waiting import eventually
 
 BOTS = {
     "BTCUSDT": UUID("01935f0e-8c2a-7b3d-9f10-2b6c1d4e5f60"),
