@@ -64,6 +64,14 @@ class PageProbe:
         finally:
             self._reloading = False
 
+    async def goto(self, url: str) -> None:
+        """Leave the page for `url`: what the old document had in flight is aborted as by a reload."""
+        self._reloading = True
+        try:
+            await self.page.goto(url)
+        finally:
+            self._reloading = False
+
     def attach(self) -> None:
         """Start recording the page's events."""
         self.page.on("request", self._on_request)

@@ -84,6 +84,10 @@ LIFECYCLE = """fetch('/bots').then(r => r.json()).then(b => Promise.all(b.items.
   fetch(`/bots/${bot.botId}/events`).then(r => r.json()).then(page => page.items.map(e => e.kind)))))
   .then(kinds => kinds.every(k => ['started', 'paused', 'flattened', 'resumed'].every(x => k.includes(x))))"""
 
+BOTS_TABLE = """(() => { const rows = [...document.querySelectorAll('#bots tbody tr')];
+  return rows.length === 2 && rows.every(r => r.dataset.leased === 'true' && r.dataset.lastEvent === 'resumed'
+    && r.querySelector('td.lease').textContent.includes(':')); })()"""
+
 OPERATOR_SET = {"bot_notional_caps", "global_notional_cap"}
 """Trading tables no service writes: the notional caps an operator sets (the demo sets none)."""
 
@@ -154,8 +158,10 @@ async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     bots = await page.evaluate("fetch('/bots').then(r => r.json())")
     assert all(b["run"] and b["lease"] for b in bots["items"]), bots
     await until(page, LIFECYCLE, "each bot's started, paused, flattened and resumed events")
+    # ... and the page's bots table shows them: each bot leased, its last event the resume (5 s refresh).
+    await until(page, BOTS_TABLE, "the bots table to show both bots leased and resumed", timeout_s=30)
 
-    await page.goto(f"{demo}/docs/asyncapi")
+    await probe.goto(f"{demo}/docs/asyncapi")  # the operator page's polls in flight are aborted
     await page.locator(".aui-root, #asyncapi .container\\:base, #asyncapi section").first.wait_for(
         timeout=SHOW_MS
     )

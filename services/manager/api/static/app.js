@@ -1,4 +1,5 @@
-// The operator page: state from the REST API (GET /bots, /positions, /orders, /fills, /risk), kept current
+// The operator page: state from the REST API (GET /bots, /bots/{id}/events, /positions, /orders, /fills,
+// /risk), kept current
 // over /ws. The feed's messages come in stream order; after a drop the page reconnects with ?since=<last
 // seq> and the server replays what it missed. No build step, no external resources. format.js (how values
 // are written) and charts.js (the PnL and price charts) load before it.
@@ -22,7 +23,8 @@ const state = {
   latch: null,
   retryMs: 500,
   positionsTimers: [],
-  bots: new Map(), // botId -> bot (GET /bots: its name from its configuration)
+  bots: new Map(), // botId -> bot (GET /bots: its name from its configuration, its run and lease)
+  lastEvents: new Map(), // botId -> its newest lifecycle event (GET /bots/{id}/events?limit=1), or null
   botOrder: [], // bot ids in the order their colours are given
 };
 
@@ -178,6 +180,36 @@ async function loadBots() {
   const page = await getJson("/bots");
   state.bots = new Map(page.items.map((b) => [b.botId, b]));
   for (const bot of page.items) if (!state.botOrder.includes(bot.botId)) state.botOrder.push(bot.botId);
+  const newest = await Promise.all(
+    page.items.map((b) => getJson(`/bots/${b.botId}/events?limit=1`).then((events) => events.items[0] || null)),
+  );
+  state.lastEvents = new Map(page.items.map((b, i) => [b.botId, newest[i]]));
+  renderBots();
+}
+
+function renderBots() {
+  // One row per configured bot: its run and the process holding its lease (none: no process runs it).
+  const body = $("bots").tBodies[0];
+  body.replaceChildren(
+    ...[...state.bots.values()].map((b) => {
+      const event = state.lastEvents.get(b.botId);
+      const lease = cell(b.lease ? b.lease.holder : null, "lease");
+      const last = cell(event ? `${event.kind} ${time(event.tsMs)}` : null, "last-event");
+      if (event) last.title = event.detail; // why: the holder that started it, the breaker that paused it
+      const tr = row([
+        botCell(b.botId),
+        cell(b.desiredState),
+        idCell(b.run ? b.run.runId : null),
+        cell(b.run ? time(b.run.startedMs) : null),
+        lease,
+        cell(b.lease ? time(b.lease.renewedMs) : null),
+        last,
+      ]);
+      tr.dataset.leased = String(Boolean(b.lease));
+      tr.dataset.lastEvent = event ? event.kind : "";
+      return tr;
+    }),
+  );
 }
 
 async function loadPositions() {
@@ -396,6 +428,7 @@ function start() {
   loadAll().then(startPricePolling);
   loadReadiness();
   setInterval(loadReadiness, READINESS_EVERY_MS);
+  setInterval(() => loadBots().catch((e) => notice(e.message)), READINESS_EVERY_MS); // runs and leases move
 }
 
 document.addEventListener("DOMContentLoaded", start);
