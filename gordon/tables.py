@@ -1,4 +1,4 @@
-"""What `gordon tables` shows: one row per table of the market_data and trading schemas, found in the
+"""What `gordon tables` shows: one row per table of the market_data, trading and paper schemas, found in the
 catalog (a table added later appears by itself), with its row count up to a cap and its newest time.
 
 It reads as gordon_drift_reader, which may SELECT every table and view and write nothing. The time
@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import polars as pl
 
-SCHEMAS = ("market_data", "trading")
+SCHEMAS = ("market_data", "trading", "paper")
 """The schemas shown, in this order."""
 DEFAULT_CAP = 1_000_000
 """Counting stops here: a row count is exact up to the cap, else "at least the cap"."""

@@ -187,3 +187,6 @@ async def test_the_demo_page_charts_names_reload_flatten_and_resume(
     empty = {row.table for row in counted if not row.rows}
     assert {"runs", "trades", "signals", "fences", "bot_leases"} <= {row.table for row in counted}
     assert empty == OPERATOR_SET, {row.table: row.rows for row in counted}
+    counted = await read(reader_url(run.database_url), ("paper",), tables.DEFAULT_CAP)
+    assert {row.table for row in counted} == {"orders", "fills", "fence_tokens"}
+    assert all(row.rows for row in counted), {row.table: row.rows for row in counted}
