@@ -24,7 +24,7 @@ from services.data.ingest import Ingest
 from services.runtime import ServiceRuntime
 from tests.manual_clock import ManualClock
 
-DAY = 1_704_067_200_000  # 2024-01-01T00:00Z
+DAY = 1_704_067_200_000  # 2024-01-01T00:00Z: a UTC midnight, so also a funding time
 SEED = 5
 LEAD = "BTCUSDT"
 

@@ -6,33 +6,24 @@ pure replay across a restart, in the spot candle's transaction."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from itertools import islice
 from typing import Any, cast
 
 import asyncpg
 import pytest
 
-from registry.subject import Service
 from schemas.common import Market
 from services.data.extras import Extras
-from services.data.feed import MINUTE_MS, Candle, Walk, profile_of, to_tick
+from services.data.feed import MINUTE_MS, Candle, profile_of, to_tick
 from services.data.generators import funding, perp
 from services.data.generators.seeded import HOUR_MS
 from services.data.ingest import Ingest
 from services.data.perp import Perp
 from services.runtime import ServiceRuntime
 from tests.manual_clock import ManualClock
+from tests.services.test_data_extras import DAY, LEAD, SEED, candles
+from tests.services.test_data_extras import runtime as runtime  # the fixture: a data-service runtime at DAY
 from tests.services.test_data_ingest import COLUMNS, SIZES, expected_rows, outbox_klines
-
-DAY = 1_704_067_200_000  # 2024-01-01T00:00Z, a funding time
-SEED = 5
-LEAD = "BTCUSDT"
-
-
-def candles(symbol: str, start: int, n: int, seed: int = SEED) -> list[Candle]:
-    return list(islice(Walk(symbol, seed=seed, start_ms=start), n))
 
 
 def end_of(candle: Candle) -> int:
@@ -143,16 +134,6 @@ def test_the_target_glides_from_the_rate_paid_to_the_rate_due_and_the_basis_foll
 def test_a_perp_twin_ingests_into_market_perp_only() -> None:
     with pytest.raises(ValueError, match="market perp, not spot"):
         Perp(Ingest(cast(Any, None), ManualClock(DAY)), seed=SEED)
-
-
-@pytest.fixture
-async def runtime(database: str, nats_url: str) -> AsyncIterator[ServiceRuntime]:
-    runtime = ServiceRuntime(Service.DATA, nats_url, database, ManualClock(DAY))
-    await runtime.open()
-    try:
-        yield runtime
-    finally:
-        await runtime.close()
 
 
 async def feed(runtime: ServiceRuntime, stream: list[Candle], *, extras: bool = True) -> list[list[str]]:
