@@ -142,7 +142,7 @@ async def test_bots_show_their_running_run_and_lease_and_list_their_lifecycle_ne
         "acquiredMs": T0 + 4,
         "renewedMs": T0 + 4,
     }
-    assert (items[idle]["run"], items[idle]["lease"]) == (None, None)
+    assert (items[idle]["run"], items[idle]["lease"], items[idle]["lastEvent"]) == (None, None, None)
 
     r = await api.get(f"/bots/{running}/events", params={"limit": 3})
     assert r.status_code == 200, r.text
@@ -153,6 +153,7 @@ async def test_bots_show_their_running_run_and_lease_and_list_their_lifecycle_ne
         ("paused", "risk: drawdown", T0 + 2),
     ]
     assert page["items"][0]["runId"] == str(second[bot_id])
+    assert items[running]["lastEvent"] == page["items"][0]  # the newest event, as the list gives it
     rest = (await api.get(f"/bots/{running}/events", params={"cursor": page["nextCursor"]})).json()
     assert [(e["kind"], e["runId"]) for e in rest["items"]] == [("started", str(first[bot_id]))]
     assert rest["nextCursor"] is None

@@ -1,5 +1,6 @@
 """`GET /bots`: every configured bot with a name a person can tell apart, from `trading.bot_configs`, with
-the run it has running (`trading.runs`) and the process holding its lease (`trading.bot_leases`);
+the run it has running (`trading.runs`), the process holding its lease (`trading.bot_leases`) and its
+newest lifecycle event;
 `GET /bots/{botId}/events`: its lifecycle (`trading.bot_events`) newest first.
 
 A bot's name is its strategy, symbol and timeframe; two bots that would share one get the end of their
@@ -42,6 +43,14 @@ class BotLease(CamelModel):
     renewed_ms: int = Field(description="when its last kline was handled (or the lease taken)")
 
 
+class BotEvent(CamelModel):
+    event_id: UUID
+    kind: str = Field(description="started, stopped, paused, resumed or flattened")
+    detail: str
+    run_id: UUID | None = Field(description="the run it happened in; null when the bot had none")
+    ts_ms: int
+
+
 class Bot(CamelModel):
     bot_id: UUID
     name: str = Field(description="strategy, symbol and timeframe (and the end of the id when shared)")
@@ -54,18 +63,11 @@ class Bot(CamelModel):
     created_ms: int
     run: BotRun | None = Field(description="the run it has running; null when no process runs it")
     lease: BotLease | None = Field(description="who holds its lease; null when no process holds it")
+    last_event: BotEvent | None = Field(description="its newest lifecycle event; null before any")
 
 
 class BotList(CamelModel):
     items: list[Bot]
-
-
-class BotEvent(CamelModel):
-    event_id: UUID
-    kind: str = Field(description="started, stopped, paused, resumed or flattened")
-    detail: str
-    run_id: UUID | None = Field(description="the run it happened in; null when the bot had none")
-    ts_ms: int
 
 
 class BotEventPage(CamelModel):
@@ -110,6 +112,15 @@ async def list_bots(api: Annotated[Backend, Depends(backend)]) -> BotList:
                     holder=r["lease_holder"],
                     acquired_ms=r["lease_acquired_ms"],
                     renewed_ms=r["lease_renewed_ms"],
+                ),
+                last_event=None
+                if r["event_id"] is None
+                else BotEvent(
+                    event_id=r["event_id"],
+                    kind=r["event_kind"],
+                    detail=r["event_detail"],
+                    run_id=r["event_run_id"],
+                    ts_ms=r["event_ts_ms"],
                 ),
             )
             for r, name in zip(rows, bot_names(rows), strict=True)

@@ -67,10 +67,16 @@ WHERE market = $1 AND symbol = $2 AND tf = $3 AND open_time_ms > $5 ORDER BY ope
 BOT_CONFIGS = """
 SELECT c.bot_id, c.strategy, c.symbol, c.market, c.tf, c.params::text AS params, c.desired_state,
        c.created_ms, r.id AS run_id, r.mode AS run_mode, r.started_ms AS run_started_ms,
-       l.holder AS lease_holder, l.acquired_ms AS lease_acquired_ms, l.renewed_ms AS lease_renewed_ms
+       l.holder AS lease_holder, l.acquired_ms AS lease_acquired_ms, l.renewed_ms AS lease_renewed_ms,
+       e.id AS event_id, e.kind AS event_kind, e.detail AS event_detail, e.run_id AS event_run_id,
+       e.ts_ms AS event_ts_ms
 FROM trading.bot_configs c
 LEFT JOIN trading.runs r ON r.bot_id = c.bot_id AND r.status = 'running'
 LEFT JOIN trading.bot_leases l ON l.bot_id = c.bot_id
+LEFT JOIN LATERAL (
+    SELECT id, kind, detail, run_id, ts_ms FROM trading.bot_events
+    WHERE bot_id = c.bot_id ORDER BY id DESC LIMIT 1
+) e ON true
 ORDER BY c.created_ms, c.bot_id
 """
 BOT_EXISTS = "SELECT EXISTS (SELECT 1 FROM trading.bot_configs WHERE bot_id = $1)"
@@ -150,7 +156,8 @@ async def fetch_klines(
 
 
 async def fetch_bot_configs(pool: asyncpg.Pool) -> list[asyncpg.Record]:
-    """Every configured bot (any desired state), oldest first, with its running run and lease row if any."""
+    """Every configured bot (any desired state), oldest first, with its running run, its lease row and its
+    newest lifecycle event, if any."""
     return list(await pool.fetch(BOT_CONFIGS))
 
 

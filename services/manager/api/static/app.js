@@ -1,5 +1,4 @@
-// The operator page: state from the REST API (GET /bots, /bots/{id}/events, /positions, /orders, /fills,
-// /risk), kept current
+// The operator page: state from the REST API (GET /bots, /positions, /orders, /fills, /risk), kept current
 // over /ws. The feed's messages come in stream order; after a drop the page reconnects with ?since=<last
 // seq> and the server replays what it missed. No build step, no external resources. format.js (how values
 // are written) and charts.js (the PnL and price charts) load before it.
@@ -23,8 +22,7 @@ const state = {
   latch: null,
   retryMs: 500,
   positionsTimers: [],
-  bots: new Map(), // botId -> bot (GET /bots: its name from its configuration, its run and lease)
-  lastEvents: new Map(), // botId -> its newest lifecycle event (GET /bots/{id}/events?limit=1), or null
+  bots: new Map(), // botId -> bot (GET /bots: its name from its configuration, run, lease, last event)
   botOrder: [], // bot ids in the order their colours are given
 };
 
@@ -180,10 +178,6 @@ async function loadBots() {
   const page = await getJson("/bots");
   state.bots = new Map(page.items.map((b) => [b.botId, b]));
   for (const bot of page.items) if (!state.botOrder.includes(bot.botId)) state.botOrder.push(bot.botId);
-  const newest = await Promise.all(
-    page.items.map((b) => getJson(`/bots/${b.botId}/events?limit=1`).then((events) => events.items[0] || null)),
-  );
-  state.lastEvents = new Map(page.items.map((b, i) => [b.botId, newest[i]]));
   renderBots();
 }
 
@@ -192,7 +186,7 @@ function renderBots() {
   const body = $("bots").tBodies[0];
   body.replaceChildren(
     ...[...state.bots.values()].map((b) => {
-      const event = state.lastEvents.get(b.botId);
+      const event = b.lastEvent;
       const lease = cell(b.lease ? b.lease.holder : null, "lease");
       const last = cell(event ? `${event.kind} ${time(event.tsMs)}` : null, "last-event");
       if (event) last.title = event.detail; // why: the holder that started it, the breaker that paused it
