@@ -4,8 +4,8 @@ Revision 0012 made it a relative change (0.25 over two hours), which catches a 1
 never a DXY shock: a 2% DXY move is huge, and a threshold that low is crossed by VIX's ordinary noise.
 The breaker now scores each series' two-hour log change against the spread of its own hourly changes in
 the 24 hours before (services/risk/macro.py). Over 60 simulated days of the data service's calm walk, for
-each of 12 seeds, no score passed 6.9; so the threshold is 8: a 1% DXY move (about 10) or a 15-point VIX
-jump (about 18) trips it, a 5-point VIX move (about 7) does not.
+each of 12 seeds, no score passed 6.9; so the threshold is 8: a 1% DXY move (10 to 12) or a 15-point VIX
+jump (15 to 18) trips it, a 5-point VIX move (6 to 7) does not.
 
 Revision ID: 0016
 Revises: 0014
